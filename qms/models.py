@@ -1,0 +1,97 @@
+"""Quality-system foundation: the audit trail and API tokens."""
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from qms.roles import Scope
+
+
+class AuditEvent(models.Model):
+    """One recorded action: who did what to which record, when, with the state before and after.
+
+    Append-only. Each event carries a SHA-256 digest chained to the previous event's digest, so
+    an altered, removed or reordered event is detected by ``audit_chain_verify``.
+    """
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_username = models.CharField(max_length=150, help_text="Who acted, kept even if the account is renamed")
+    action = models.CharField(max_length=64, db_index=True, help_text="e.g. item.updated, link.created")
+    object_type = models.CharField(max_length=64, help_text="app_label.model of the record")
+    object_id = models.CharField(max_length=64)
+    object_repr = models.CharField(max_length=255, help_text="Human key, e.g. BOLUS/SRS-012")
+    scope = models.CharField(max_length=64, blank=True, db_index=True, help_text="Product key or catalogue")
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    note = models.TextField(blank=True)
+    previous_digest = models.CharField(max_length=64, blank=True)
+    digest = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["object_type", "object_id", "id"], name="audit_object_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_username} {self.action} {self.object_repr}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise RuntimeError("audit events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise RuntimeError("audit events are append-only")
+
+
+class AuditChainHead(models.Model):
+    """Single row holding the digest of the newest audit event; locked while appending."""
+
+    digest = models.CharField(max_length=64, blank=True)
+    count = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"audit chain head #{self.count}"
+
+
+class ApiToken(models.Model):
+    """A secret for scripts and CI. The key is shown once; only its SHA-256 is stored.
+
+    A token acts as its user, restricted to its scopes: a CI token with the scope ``evidence``
+    can post test results and commits but never edit requirements or approve a release.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=12, unique=True, help_text="Public part, shown in lists")
+    key_hash = models.CharField(max_length=64)
+    scopes = models.JSONField(default=list, blank=True, help_text=f"Subset of {', '.join(Scope.values)}")
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["user_id", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "name"], name="api_token_unique_name_per_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        if self.revoked_at is not None:
+            return False
+        return self.expires_at is None or self.expires_at > timezone.now()

@@ -1,0 +1,69 @@
+"""Roles are Django groups; scopes name what a role or an API token may write.
+
+Everyone who can sign in may read everything. Writes are split into scopes:
+
+=================  ======================================================
+scope              covers
+=================  ======================================================
+``catalogue``      standards, clauses, cross-standard mappings
+``products``       products, their settings, releases and baselines
+``items``          items, links, clause links, suspect-link reviews
+``evidence``       test runs and results, commits (what CI posts)
+``approvals``      signatures and release approvals
+=================  ======================================================
+"""
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
+from django.db import models
+
+
+class Role(models.TextChoices):
+    QUALITY_MANAGER = "quality_manager", "Quality manager"
+    DEVELOPER = "developer", "Developer"
+    AUDITOR = "auditor", "Auditor"
+
+
+class Scope(models.TextChoices):
+    CATALOGUE = "catalogue", "Standards catalogue"
+    PRODUCTS = "products", "Products and releases"
+    ITEMS = "items", "Items and links"
+    EVIDENCE = "evidence", "Test and commit evidence"
+    APPROVALS = "approvals", "Signatures and approvals"
+
+
+ALL_SCOPES = frozenset(Scope.values)
+
+ROLE_SCOPES: dict[str, frozenset[str]] = {
+    Role.QUALITY_MANAGER: ALL_SCOPES,
+    Role.DEVELOPER: frozenset({Scope.ITEMS, Scope.EVIDENCE}),
+    Role.AUDITOR: frozenset(),
+}
+
+
+def user_roles(user: AbstractBaseUser | AnonymousUser) -> set[str]:
+    if not user.is_authenticated:
+        return set()
+    cached = getattr(user, "_qms_roles", None)
+    if cached is None:
+        cached = set(user.groups.values_list("name", flat=True))  # type: ignore[attr-defined]
+        setattr(user, "_qms_roles", cached)  # noqa: B010 - per-request cache on the user object
+    return {role for role in cached if role in ROLE_SCOPES}
+
+
+def user_write_scopes(user: AbstractBaseUser | AnonymousUser) -> frozenset[str]:
+    """Scopes the user may write in, from their roles (a superuser may write everywhere)."""
+    if not user.is_authenticated or not user.is_active:
+        return frozenset()
+    if getattr(user, "is_superuser", False):
+        return ALL_SCOPES
+    scopes: set[str] = set()
+    for role in user_roles(user):
+        scopes |= ROLE_SCOPES[role]
+    return frozenset(scopes)
+
+
+def acting_user(user: object) -> User:
+    """The signed-in user who acts in a request (views and the admin only run for signed-in users)."""
+    if not isinstance(user, User):
+        raise PermissionError("an anonymous user cannot act")
+    return user

@@ -1,0 +1,255 @@
+"""Writes of the quality-system foundation: audit events and API tokens."""
+
+import hashlib
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import Group, User
+from django.db import models, transaction
+from django.utils import timezone
+
+from qms.canonical import digest_of
+from qms.errors import Conflict, InvalidInput, NotFound
+from qms.models import ApiToken, AuditChainHead, AuditEvent
+from qms.roles import Role, Scope
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    action: str
+    object_type: str
+    object_id: str
+    object_repr: str
+    scope: str = ""
+    before: Any = None
+    after: Any = None
+    note: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def audit_entry_for(
+    obj: models.Model,
+    *,
+    action: str,
+    before: Any = None,
+    after: Any = None,
+    scope: str = "",
+    note: str = "",
+    object_repr: str | None = None,
+) -> AuditEntry:
+    return AuditEntry(
+        action=action,
+        object_type=obj._meta.label_lower,
+        object_id=str(obj.pk),
+        object_repr=object_repr if object_repr is not None else str(obj),
+        scope=scope,
+        before=before,
+        after=after,
+        note=note,
+    )
+
+
+def _event_digest(*, previous: str, event: AuditEvent) -> str:
+    return digest_of(
+        {
+            "previous": previous,
+            "at": event.at.isoformat(),
+            "actor_id": event.actor_id,
+            "actor_username": event.actor_username,
+            "action": event.action,
+            "object_type": event.object_type,
+            "object_id": event.object_id,
+            "object_repr": event.object_repr,
+            "scope": event.scope,
+            "before": event.before,
+            "after": event.after,
+            "note": event.note,
+        }
+    )
+
+
+@transaction.atomic
+def audit_record_many(*, actor: User | None, entries: Sequence[AuditEntry]) -> list[AuditEvent]:
+    """Append events to the audit trail in the caller's transaction, chained by digest.
+
+    The chain head row is locked until the transaction ends, so chained appends are serialised.
+    """
+    if not entries:
+        return []
+    head = AuditChainHead.objects.select_for_update().get(pk=1)
+    now = timezone.now()
+    username = actor.get_username() if actor is not None else "system"
+    actor_id = actor.pk if actor is not None else None
+    events = []
+    previous = head.digest
+    for entry in entries:
+        event = AuditEvent(
+            at=now,
+            actor_id=actor_id,
+            actor_username=username,
+            action=entry.action,
+            object_type=entry.object_type,
+            object_id=entry.object_id,
+            object_repr=entry.object_repr[:255],
+            scope=entry.scope,
+            before=entry.before,
+            after=entry.after,
+            note=entry.note,
+            previous_digest=previous,
+        )
+        event.digest = _event_digest(previous=previous, event=event)
+        previous = event.digest
+        events.append(event)
+    AuditEvent.objects.bulk_create(events, batch_size=1000)
+    AuditChainHead.objects.filter(pk=1).update(digest=previous, count=models.F("count") + len(events))
+    return events
+
+
+def audit_record(
+    *,
+    actor: User | None,
+    action: str,
+    obj: models.Model,
+    before: Any = None,
+    after: Any = None,
+    scope: str = "",
+    note: str = "",
+    object_repr: str | None = None,
+) -> AuditEvent:
+    entry = audit_entry_for(
+        obj, action=action, before=before, after=after, scope=scope, note=note, object_repr=object_repr
+    )
+    return audit_record_many(actor=actor, entries=[entry])[0]
+
+
+def event_digest_matches(*, previous: str, event: AuditEvent) -> bool:
+    return _event_digest(previous=previous, event=event) == event.digest
+
+
+# --- roles -----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def user_role_set(*, user: User, roles: Iterable[str], actor: User | None) -> None:
+    """Replace the user's roles (groups), audited."""
+    wanted = sorted(set(roles))
+    unknown = [role for role in wanted if role not in Role.values]
+    if unknown:
+        raise InvalidInput(f"unknown role {unknown[0]!r}; roles are {', '.join(Role.values)}", field="roles")
+    before = sorted(user.groups.filter(name__in=Role.values).values_list("name", flat=True))
+    if before == wanted:
+        return
+    groups = [Group.objects.get_or_create(name=role)[0] for role in wanted]
+    user.groups.remove(*Group.objects.filter(name__in=Role.values))
+    user.groups.add(*groups)
+    audit_record(
+        actor=actor,
+        action="user.roles_changed",
+        obj=user,
+        object_repr=user.get_username(),
+        before={"roles": before},
+        after={"roles": wanted},
+    )
+
+
+# --- API tokens ------------------------------------------------------------------------------
+
+TOKEN_PREFIX = "qi"  # noqa: S105 - public marker, not a secret
+
+
+def token_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _token_state(token: ApiToken) -> dict[str, Any]:
+    return {
+        "user": token.user.get_username(),
+        "name": token.name,
+        "prefix": token.prefix,
+        "scopes": list(token.scopes),
+        "expires_at": token.expires_at.isoformat() if token.expires_at else None,
+        "revoked_at": token.revoked_at.isoformat() if token.revoked_at else None,
+    }
+
+
+@transaction.atomic
+def token_create(
+    *,
+    user: User,
+    name: str,
+    scopes: Iterable[str],
+    actor: User | None,
+    expires_at: datetime | None = None,
+) -> tuple[ApiToken, str]:
+    """Create a token and return it with its key; the key is not stored and cannot be shown again."""
+    name = name.strip()
+    if not name:
+        raise InvalidInput("a token needs a name", field="name")
+    wanted = sorted(set(scopes))
+    unknown = [scope for scope in wanted if scope not in Scope.values]
+    if unknown:
+        raise InvalidInput(f"unknown scope {unknown[0]!r}; scopes are {', '.join(Scope.values)}", field="scopes")
+    if expires_at is not None and expires_at <= timezone.now():
+        raise InvalidInput("expires_at must be in the future", field="expires_at")
+    if ApiToken.objects.filter(user=user, name=name).exists():
+        raise Conflict(f"{user.get_username()} already has a token named {name!r}", field="name")
+    prefix = secrets.token_hex(4)
+    key = f"{TOKEN_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+    token = ApiToken(
+        user=user,
+        name=name,
+        prefix=prefix,
+        key_hash=token_hash(key),
+        scopes=wanted,
+        created_by=actor,
+        expires_at=expires_at,
+    )
+    token.full_clean()
+    token.save()
+    audit_record(
+        actor=actor,
+        action="token.created",
+        obj=token,
+        object_repr=f"{user.get_username()}/{name}",
+        after=_token_state(token),
+    )
+    return token, key
+
+
+@transaction.atomic
+def token_revoke(*, token: ApiToken, actor: User | None) -> ApiToken:
+    token = ApiToken.objects.select_for_update().select_related("user").get(pk=token.pk)
+    if token.revoked_at is not None:
+        raise Conflict(f"token {token.name!r} is already revoked")
+    before = _token_state(token)
+    token.revoked_at = timezone.now()
+    token.revoked_by = actor
+    token.save(update_fields=["revoked_at", "revoked_by"])
+    audit_record(
+        actor=actor,
+        action="token.revoked",
+        obj=token,
+        object_repr=f"{token.user.get_username()}/{token.name}",
+        before=before,
+        after=_token_state(token),
+    )
+    return token
+
+
+def token_authenticate(key: str) -> ApiToken:
+    """Return the active token for a presented key, or raise NotFound."""
+    parts = key.split("_", 2)
+    if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
+        raise NotFound("malformed API token")
+    token = ApiToken.objects.select_related("user").filter(prefix=parts[1]).first()
+    if token is None or not secrets.compare_digest(token.key_hash, token_hash(key)):
+        raise NotFound("invalid API token")
+    if not token.is_active or not token.user.is_active:
+        raise NotFound("API token is revoked, expired or belongs to an inactive user")
+    now = timezone.now()
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token
