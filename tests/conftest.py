@@ -1,0 +1,117 @@
+"""Shared fixtures: users per role, API clients, a catalogue, a small product."""
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import User
+from rest_framework.test import APIClient
+
+from qms.roles import Role
+from qms.services import token_create, user_role_set
+from standards.services import catalogue_load
+from traceability.models import Item, Product
+from traceability.services.items import item_create
+from traceability.services.links import link_create
+from traceability.services.products import product_create
+
+FIXTURES = Path(settings.BASE_DIR) / "fixtures"
+
+
+def make_user(username: str, role: str | None) -> User:
+    user = User.objects.create_user(username=username, password=f"{username}-pw", first_name=username.title())
+    if role:
+        user_role_set(user=user, roles=[role], actor=None)
+    return user
+
+
+@pytest.fixture
+def qm(db: Any) -> User:
+    return make_user("quinn", Role.QUALITY_MANAGER)
+
+
+@pytest.fixture
+def developer(db: Any) -> User:
+    return make_user("dana", Role.DEVELOPER)
+
+
+@pytest.fixture
+def auditor(db: Any) -> User:
+    return make_user("avery", Role.AUDITOR)
+
+
+@pytest.fixture
+def no_role_user(db: Any) -> User:
+    return make_user("nobody", None)
+
+
+def client_for(user: User | None) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def api_client() -> Callable[[User | None], APIClient]:
+    return client_for
+
+
+def token_client(user: User, scopes: list[str]) -> APIClient:
+    _, key = token_create(user=user, name=f"token-{len(scopes)}-{'-'.join(scopes)}", scopes=scopes, actor=user)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    return client
+
+
+@pytest.fixture
+def catalogue(db: Any) -> None:
+    catalogue_load(directory=FIXTURES / "standards", actor=None)
+
+
+@pytest.fixture
+def product(db: Any, qm: User) -> Product:
+    return product_create(key="DEMO", name="Demo device", safety_class="B", actor=qm)
+
+
+@pytest.fixture
+def make_item(product: Product, qm: User) -> Callable[..., Item]:
+    def make(key: str, kind: str, **fields: Any) -> Item:
+        fields.setdefault("title", f"{key} title")
+        return item_create(product=product, key=key, kind=kind, actor=qm, **fields)
+
+    return make
+
+
+@pytest.fixture
+def small_graph(make_item: Callable[..., Item], qm: User) -> dict[str, Item]:
+    """UN-1 ← SYS-1 ← SRS-1 ← TC-1 (verifies), and RISK-1 ← RC-1 (mitigates) ← SRS-1 (implements)."""
+    items = {
+        "UN-1": make_item("UN-1", "user_need"),
+        "SYS-1": make_item("SYS-1", "system_requirement"),
+        "SRS-1": make_item("SRS-1", "software_requirement", text="The dose shall be rounded down."),
+        "TC-1": make_item("TC-1", "test_case", attributes={"test_id": "tests/test_dose.py::test_round"}),
+        "RISK-1": make_item(
+            "RISK-1",
+            "risk",
+            attributes={
+                "hazard": "Overdose",
+                "hazardous_situation": "Too much insulin",
+                "harm": "Hypoglycaemia",
+                "severity": 4,
+                "probability": 3,
+            },
+        ),
+        "RC-1": make_item("RC-1", "risk_control", attributes={"control_type": "protective_measure"}),
+    }
+    for source, link_type, target in [
+        ("SYS-1", "derives_from", "UN-1"),
+        ("SRS-1", "derives_from", "SYS-1"),
+        ("TC-1", "verifies", "SRS-1"),
+        ("RC-1", "mitigates", "RISK-1"),
+        ("SRS-1", "implements", "RC-1"),
+    ]:
+        link_create(source=items[source], target=items[target], link_type=link_type, actor=qm)
+    return items

@@ -1,0 +1,89 @@
+import shutil
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import CommandError, call_command
+
+from qms.models import AuditEvent
+from qms.roles import user_roles
+from tests.conftest import FIXTURES
+from traceability.models import ClauseLink, Item, Link, Product
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo_copy(tmp_path: Path) -> Path:
+    target = tmp_path / "demo"
+    shutil.copytree(FIXTURES / "demo", target)
+    return target
+
+
+def counts() -> tuple[int, ...]:
+    return (
+        Product.objects.count(),
+        Item.objects.count(),
+        Link.objects.count(),
+        ClauseLink.objects.count(),
+        AuditEvent.objects.count(),
+        User.objects.count(),
+    )
+
+
+def test_demo_loads_against_the_current_migrations_and_is_idempotent(catalogue):
+    out = StringIO()
+    call_command("load_demo", stdout=out)
+    assert "Demo product created" in out.getvalue()
+    product = Product.objects.get(key="BOLUS")
+    assert product.safety_class == "C"
+    by_kind = {
+        kind: Item.objects.filter(product=product, kind=kind).count()
+        for kind in ("user_need", "system_requirement", "software_requirement", "risk", "test_case", "soup", "anomaly")
+    }
+    assert by_kind["user_need"] >= 14 and by_kind["system_requirement"] >= 23
+    assert by_kind["software_requirement"] >= 55 and by_kind["risk"] >= 11 and by_kind["test_case"] >= 75
+    assert by_kind["soup"] >= 5 and by_kind["anomaly"] >= 3
+    assert {user.username: user_roles(user) for user in User.objects.all()} == {
+        "qm": {"quality_manager"},
+        "dev": {"developer"},
+        "auditor": {"auditor"},
+    }
+    assert User.objects.get(username="auditor").check_password("auditor-demo")
+
+    before = counts()
+    again = StringIO()
+    call_command("load_demo", stdout=again)
+    assert "nothing changed" in again.getvalue()
+    assert counts() == before
+
+
+def test_demo_has_its_deliberate_gaps(catalogue):
+    call_command("load_demo", stdout=StringIO())
+    product = Product.objects.get(key="BOLUS")
+    untested = (
+        Item.objects.filter(product=product, kind="software_requirement")
+        .exclude(status="obsolete")
+        .exclude(links_in__link_type="verifies")
+    )
+    assert list(untested.values_list("key", flat=True)) == ["SRS-047"]
+    uncontrolled = Item.objects.filter(product=product, kind="risk").exclude(links_in__link_type="mitigates")
+    assert list(uncontrolled.values_list("key", flat=True)) == ["RISK-011"]
+
+
+def test_a_malformed_demo_file_loads_nothing(catalogue, demo_copy):
+    path = demo_copy / "bolus.yaml"
+    text = path.read_text()
+    path.write_text(text.replace("derives_from: [SYS-001]", "derives_from: [SYS-999]", 1))
+    with pytest.raises(CommandError, match=r"bolus.yaml: row \d+, column derives_from: unknown item SYS-999"):
+        call_command("load_demo", "--dir", str(demo_copy))
+    assert not Product.objects.exists()
+    assert not Item.objects.exists()
+    assert not User.objects.exists()
+
+
+def test_the_demo_needs_the_catalogue(db):
+    with pytest.raises(CommandError, match="unknown standard"):
+        call_command("load_demo")
+    assert not Product.objects.exists()

@@ -1,0 +1,281 @@
+"""Admin of the traceability records. Writes go through the services (revision, fingerprint, audit)."""
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.http import HttpRequest
+
+from qms.admin import RoleAdmin, RoleInline
+from qms.roles import Scope, acting_user
+from traceability.models import (
+    Baseline,
+    ClauseLink,
+    Commit,
+    CommitLink,
+    Item,
+    Link,
+    Product,
+    Release,
+    TestResult,
+    TestRun,
+)
+from traceability.services.items import item_create, item_delete, item_fields_clean, item_key_problem, item_update
+from traceability.services.links import link_create, link_cycle, link_delete, link_problem
+from traceability.services.products import product_create, product_update
+
+
+class ProductAdminForm(forms.ModelForm):
+    class Meta:
+        model = Product
+        fields = ["key", "name", "intended_use", "safety_class", "standards", "risk_matrix", "key_pattern", "gap_rules"]
+
+
+@admin.register(Product)
+class ProductAdmin(RoleAdmin):
+    write_scope = Scope.PRODUCTS
+    form = ProductAdminForm
+    list_display = ["key", "name", "safety_class", "updated_at"]
+    search_fields = ["key", "name"]
+    filter_horizontal = ["standards"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return ["key"] if obj is not None else []
+
+    def save_model(self, request: HttpRequest, obj: Product, form: Any, change: bool) -> None:
+        data = dict(form.cleaned_data)
+        data["standards"] = [standard.slug for standard in data.get("standards", [])]
+        if change:
+            data.pop("key", None)
+            saved = product_update(product=obj, actor=acting_user(request.user), **data)
+        else:
+            saved = product_create(actor=acting_user(request.user), **data)
+        obj.pk = saved.pk
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        """Standards were set by the service."""
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ItemAdminForm(forms.ModelForm):
+    class Meta:
+        model = Item
+        fields = ["product", "key", "kind", "title", "text", "status", "attributes"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        product = data.get("product") or getattr(self.instance, "product", None)
+        if product is None or self.errors:
+            return data
+        if self.instance.pk is None:
+            problem = item_key_problem(product, data.get("key", ""))
+            if problem:
+                self.add_error("key", problem)
+                return data
+        try:
+            data["attributes"] = item_fields_clean(
+                product=product,
+                kind=data.get("kind") or self.instance.kind,
+                title=data.get("title", ""),
+                text=data.get("text", ""),
+                status=data.get("status", ""),
+                attributes=data.get("attributes"),
+            )
+        except ValueError as exc:
+            field, _, message = str(exc).partition(": ")
+            self.add_error(field if field in self.fields else None, message)
+        return data
+
+
+class LinkInlineForm(forms.ModelForm):
+    class Meta:
+        model = Link
+        fields = ["link_type", "target"]
+
+    def __init__(self, *args: Any, parent: Item | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.parent = parent
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self.instance.pk is None and self.parent is not None and data.get("target") and data.get("link_type"):
+            problem = link_problem(source=self.parent, target=data["target"], link_type=data["link_type"])
+            if (
+                problem is None
+                and Link.objects.filter(source=self.parent, target=data["target"], link_type=data["link_type"]).exists()
+            ):
+                problem = "duplicate link"
+            cycle = (
+                None if problem else link_cycle(source=self.parent, target=data["target"], link_type=data["link_type"])
+            )
+            if cycle:
+                problem = f"link would create a cycle: {' → '.join(cycle)}"
+            if problem:
+                raise forms.ValidationError(problem)
+        return data
+
+
+class LinkInline(RoleInline):
+    model = Link
+    fk_name = "source"
+    form = LinkInlineForm
+    write_scope = Scope.ITEMS
+    fields = ["link_type", "target", "target_revision", "reviewed_at"]
+    readonly_fields = ["target_revision", "reviewed_at"]
+    raw_id_fields = ["target"]
+    extra = 0
+    verbose_name = "outgoing link"
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        formset = super().get_formset(request, obj, **kwargs)
+        form_class = formset.form
+
+        class BoundForm(form_class):  # type: ignore[misc, valid-type]
+            def __init__(self, *args: Any, **inner: Any) -> None:
+                super().__init__(*args, parent=obj, **inner)
+
+        formset.form = BoundForm
+        return formset
+
+
+@admin.register(Item)
+class ItemAdmin(RoleAdmin):
+    write_scope = Scope.ITEMS
+    form = ItemAdminForm
+    list_display = ["key", "product", "kind", "title", "status", "revision", "updated_at"]
+    list_filter = ["product", "kind", "status"]
+    search_fields = ["key", "title"]
+    list_select_related = ["product"]
+    inlines = [LinkInline]
+    list_per_page = 100
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        fixed = ["revision", "fingerprint", "created_at", "created_by", "updated_at", "updated_by"]
+        return ["product", "key", "kind", *fixed] if obj is not None else fixed
+
+    def save_model(self, request: HttpRequest, obj: Item, form: Any, change: bool) -> None:
+        data = form.cleaned_data
+        if change:
+            saved = item_update(
+                item=obj,
+                actor=acting_user(request.user),
+                **{name: data[name] for name in ("title", "text", "status", "attributes") if name in data},
+            )
+        else:
+            saved = item_create(
+                product=data["product"],
+                key=data["key"],
+                kind=data["kind"],
+                title=data["title"],
+                text=data.get("text", ""),
+                status=data["status"],
+                attributes=data.get("attributes"),
+                actor=acting_user(request.user),
+            )
+        obj.pk = saved.pk
+        obj.refresh_from_db()
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        for inline_form in formset.forms:
+            if not inline_form.has_changed() and inline_form.instance.pk is None:
+                continue
+            data = inline_form.cleaned_data
+            if data.get("DELETE") and inline_form.instance.pk is not None:
+                link_delete(link=inline_form.instance, actor=acting_user(request.user))
+            elif inline_form.instance.pk is None and data.get("target"):
+                link_create(
+                    source=form.instance,
+                    target=data["target"],
+                    link_type=data["link_type"],
+                    actor=acting_user(request.user),
+                )
+
+    def delete_model(self, request: HttpRequest, obj: Item) -> None:
+        item_delete(item=obj, actor=acting_user(request.user))
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+
+@admin.register(Link)
+class LinkAdmin(RoleAdmin):
+    write_scope = Scope.ITEMS
+    list_display = ["source", "link_type", "target", "product", "target_revision", "created_at", "reviewed_at"]
+    list_filter = ["product", "link_type", "source_kind", "target_kind"]
+    search_fields = ["source__key", "target__key"]
+    list_select_related = ["source", "target", "product"]
+    readonly_fields = [f.name for f in Link._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False  # links are added on the item page, where the rules are checked
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def delete_model(self, request: HttpRequest, obj: Link) -> None:
+        link_delete(link=obj, actor=acting_user(request.user))
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+
+@admin.register(ClauseLink)
+class ClauseLinkAdmin(RoleAdmin):
+    list_display = ["item", "clause", "product", "created_at", "created_by"]
+    list_filter = ["product", "clause__standard"]
+    search_fields = ["item__key", "clause__number", "clause__title"]
+    list_select_related = ["item", "clause__standard", "product", "created_by"]
+
+
+class ReadOnlyAdmin(RoleAdmin):
+    """Records written by commands, CI and workflows; the admin shows them."""
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [f.name for f in self.model._meta.fields]
+
+
+@admin.register(Release)
+class ReleaseAdmin(ReadOnlyAdmin):
+    list_display = ["product", "version", "state", "commit_sha", "git_tag", "created_at"]
+    list_filter = ["product", "state"]
+    search_fields = ["version", "commit_sha", "git_tag"]
+
+
+@admin.register(Baseline)
+class BaselineAdmin(ReadOnlyAdmin):
+    list_display = ["release", "sha256", "item_count", "link_count", "result_count", "created_at", "created_by"]
+    exclude = ["content"]
+
+
+class TestResultInline(RoleInline):
+    model = TestResult
+    fields = ["test_identifier", "test_case", "status", "duration", "message"]
+    readonly_fields = ["test_identifier", "test_case", "status", "duration", "message"]
+    extra = 0
+
+
+@admin.register(TestRun)
+class TestRunAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "product", "version", "commit_sha", "source", "environment", "created_at"]
+    list_filter = ["product", "source", "version"]
+    search_fields = ["version", "commit_sha", "name"]
+    inlines = [TestResultInline]
+
+
+class CommitLinkInline(RoleInline):
+    model = CommitLink
+    fields = ["item", "kind"]
+    readonly_fields = ["item", "kind"]
+    extra = 0
+
+
+@admin.register(Commit)
+class CommitAdmin(ReadOnlyAdmin):
+    list_display = ["sha", "product", "author_name", "authored_at", "message"]
+    list_filter = ["product"]
+    search_fields = ["sha", "message", "author_name"]
+    inlines = [CommitLinkInline]

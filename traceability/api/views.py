@@ -1,0 +1,274 @@
+"""REST API of products, items, links and clause evidence. Thin: parse, call a service or selector, render."""
+
+from functools import cached_property
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from qms.errors import InvalidInput
+from qms.roles import Scope, acting_user
+from standards.api.serializers import ClauseOutputSerializer
+from standards.selectors import clause_get_by_ref
+from traceability.api.filters import ClauseLinkFilter, ItemFilter, LinkFilter
+from traceability.api.serializers import (
+    ClauseLinkCreateInputSerializer,
+    ClauseLinkOutputSerializer,
+    HistoryEventOutputSerializer,
+    ItemCreateInputSerializer,
+    ItemDetailOutputSerializer,
+    ItemOutputSerializer,
+    ItemUpdateInputSerializer,
+    LinkCreateInputSerializer,
+    LinkOutputSerializer,
+    LinkReviewInputSerializer,
+    ProductCreateInputSerializer,
+    ProductOutputSerializer,
+    ProductUpdateInputSerializer,
+)
+from traceability.models import ClauseLink, Item, Link, Product
+from traceability.selectors import (
+    clause_link_get,
+    clause_link_list,
+    item_as_of,
+    item_get,
+    item_history,
+    item_links,
+    item_list,
+    link_get,
+    link_list,
+    product_applicable_clauses,
+    product_get,
+    product_list,
+)
+from traceability.services.items import clause_link_create, clause_link_delete, item_create, item_delete, item_update
+from traceability.services.links import item_links_review, link_create, link_delete, link_review
+from traceability.services.products import product_create, product_update
+
+
+def valid_input(serializer_class: type, request: Request, **kwargs: Any) -> dict[str, Any]:
+    serializer = serializer_class(data=request.data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+class ProductScopedMixin:
+    kwargs: dict[str, Any]
+
+    @cached_property
+    def product(self) -> Product:
+        return product_get(self.kwargs["product_key"])
+
+
+class ProductListView(generics.ListAPIView):
+    """Products. Quality managers create them."""
+
+    serializer_class = ProductOutputSerializer
+    write_scope = Scope.PRODUCTS
+    ordering_fields = ["key", "name", "created_at"]
+    search_fields = ["key", "name"]
+
+    def get_queryset(self) -> QuerySet[Product]:
+        return product_list()
+
+    @extend_schema(request=ProductCreateInputSerializer, responses={201: ProductOutputSerializer})
+    def post(self, request: Request) -> Response:
+        data = valid_input(ProductCreateInputSerializer, request)
+        product = product_create(actor=acting_user(request.user), **data)
+        return Response(ProductOutputSerializer(product).data, status=status.HTTP_201_CREATED)
+
+
+class ProductDetailView(ProductScopedMixin, APIView):
+    write_scope = Scope.PRODUCTS
+
+    @extend_schema(responses=ProductOutputSerializer)
+    def get(self, request: Request, product_key: str) -> Response:
+        return Response(ProductOutputSerializer(self.product).data)
+
+    @extend_schema(request=ProductUpdateInputSerializer, responses=ProductOutputSerializer)
+    def patch(self, request: Request, product_key: str) -> Response:
+        data = valid_input(ProductUpdateInputSerializer, request)
+        product = product_update(product=self.product, actor=acting_user(request.user), **data)
+        return Response(ProductOutputSerializer(product).data)
+
+
+class ProductClauseListView(ProductScopedMixin, generics.ListAPIView):
+    """Clauses of the product's standards that apply to its safety class (unassigned → class C)."""
+
+    serializer_class = ClauseOutputSerializer
+    filter_backends: list[Any] = []
+
+    def get_queryset(self) -> QuerySet[Any]:
+        return product_applicable_clauses(self.product).select_related("parent")
+
+
+class ItemListView(ProductScopedMixin, generics.ListAPIView):
+    serializer_class = ItemOutputSerializer
+    filterset_class = ItemFilter
+    write_scope = Scope.ITEMS
+    ordering_fields = ["key", "kind", "status", "updated_at", "created_at"]
+    search_fields = ["key", "title"]
+
+    def get_queryset(self) -> QuerySet[Item]:
+        return item_list(product=self.product)
+
+    @extend_schema(request=ItemCreateInputSerializer, responses={201: ItemOutputSerializer})
+    def post(self, request: Request, product_key: str) -> Response:
+        data = valid_input(ItemCreateInputSerializer, request)
+        item = item_create(product=self.product, actor=acting_user(request.user), **data)
+        return Response(ItemOutputSerializer(item).data, status=status.HTTP_201_CREATED)
+
+
+class ItemDetailView(ProductScopedMixin, APIView):
+    write_scope = Scope.ITEMS
+
+    def _detail(self, item: Item) -> dict[str, Any]:
+        links_out, links_in = item_links(item)
+        return ItemDetailOutputSerializer(item, context={"links_out": links_out, "links_in": links_in}).data
+
+    @extend_schema(responses=ItemDetailOutputSerializer)
+    def get(self, request: Request, product_key: str, key: str) -> Response:
+        return Response(self._detail(item_get(product=self.product, key=key)))
+
+    @extend_schema(request=ItemUpdateInputSerializer, responses=ItemDetailOutputSerializer)
+    def patch(self, request: Request, product_key: str, key: str) -> Response:
+        data = valid_input(ItemUpdateInputSerializer, request)
+        item = item_get(product=self.product, key=key)
+        item = item_update(item=item, actor=acting_user(request.user), **data)
+        return Response(self._detail(item))
+
+    def delete(self, request: Request, product_key: str, key: str) -> Response:
+        item_delete(item=item_get(product=self.product, key=key), actor=acting_user(request.user))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ItemHistoryView(ProductScopedMixin, APIView):
+    """Every change of an item (who, when, before, after); with ``?at=`` the item as it was then."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("at", str, description="ISO 8601 moment, e.g. 2026-03-03T12:00:00Z")],
+        responses=HistoryEventOutputSerializer(many=True),
+    )
+    def get(self, request: Request, product_key: str, key: str) -> Response:
+        item = item_get(product=self.product, key=key)
+        at = request.query_params.get("at")
+        if at is None:
+            return Response(HistoryEventOutputSerializer(item_history(item), many=True).data)
+        moment = parse_datetime(at)
+        if moment is None or moment.tzinfo is None:
+            raise InvalidInput(f"'at' must be an ISO 8601 date-time with a time zone, got {at!r}", field="at")
+        state, event = item_as_of(item, moment)
+        if state is None:
+            return Response(
+                {"key": key, "at": at, "exists": False, "state": None, "changed_at": None, "changed_by": None}
+            )
+        assert event is not None
+        return Response(
+            {
+                "key": key,
+                "at": at,
+                "exists": True,
+                "state": state,
+                "changed_at": event.at,
+                "changed_by": event.actor_username,
+                "action": event.action,
+            }
+        )
+
+
+class LinkListView(ProductScopedMixin, generics.ListAPIView):
+    serializer_class = LinkOutputSerializer
+    filterset_class = LinkFilter
+    write_scope = Scope.ITEMS
+    ordering_fields = ["created_at", "link_type"]
+
+    def get_queryset(self) -> QuerySet[Link]:
+        return link_list(product=self.product)
+
+    @extend_schema(request=LinkCreateInputSerializer, responses={201: LinkOutputSerializer})
+    def post(self, request: Request, product_key: str) -> Response:
+        data = valid_input(LinkCreateInputSerializer, request)
+        source = item_get(product=self.product, key=data["source"])
+        target = item_get(product=self.product, key=data["target"])
+        link = link_create(source=source, target=target, link_type=data["link_type"], actor=acting_user(request.user))
+        return Response(
+            LinkOutputSerializer(link_get(product=self.product, pk=link.pk)).data, status=status.HTTP_201_CREATED
+        )
+
+
+class LinkDetailView(ProductScopedMixin, APIView):
+    write_scope = Scope.ITEMS
+
+    @extend_schema(responses=LinkOutputSerializer)
+    def get(self, request: Request, product_key: str, pk: int) -> Response:
+        return Response(LinkOutputSerializer(link_get(product=self.product, pk=pk)).data)
+
+    def delete(self, request: Request, product_key: str, pk: int) -> Response:
+        link_delete(link=link_get(product=self.product, pk=pk), actor=acting_user(request.user))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class LinkReviewView(ProductScopedMixin, APIView):
+    """Clear a suspect link after reviewing it against the target's new content."""
+
+    write_scope = Scope.ITEMS
+
+    @extend_schema(request=LinkReviewInputSerializer, responses=LinkOutputSerializer)
+    def post(self, request: Request, product_key: str, pk: int) -> Response:
+        data = valid_input(LinkReviewInputSerializer, request)
+        link_review(link=link_get(product=self.product, pk=pk), actor=acting_user(request.user), note=data["note"])
+        return Response(LinkOutputSerializer(link_get(product=self.product, pk=pk)).data)
+
+
+class ItemLinksReviewView(ProductScopedMixin, APIView):
+    """Clear every suspect link into or out of an item."""
+
+    write_scope = Scope.ITEMS
+
+    @extend_schema(request=LinkReviewInputSerializer, responses=LinkOutputSerializer(many=True))
+    def post(self, request: Request, product_key: str, key: str) -> Response:
+        data = valid_input(LinkReviewInputSerializer, request)
+        item = item_get(product=self.product, key=key)
+        cleared = item_links_review(item=item, actor=acting_user(request.user), note=data["note"])
+        links = link_list(product=self.product).filter(pk__in=[link.pk for link in cleared])
+        return Response(LinkOutputSerializer(links, many=True).data)
+
+
+class ClauseLinkListView(ProductScopedMixin, generics.ListAPIView):
+    serializer_class = ClauseLinkOutputSerializer
+    filterset_class = ClauseLinkFilter
+    write_scope = Scope.ITEMS
+    ordering_fields = ["created_at"]
+
+    def get_queryset(self) -> QuerySet[ClauseLink]:
+        return clause_link_list(product=self.product)
+
+    @extend_schema(request=ClauseLinkCreateInputSerializer, responses={201: ClauseLinkOutputSerializer})
+    def post(self, request: Request, product_key: str) -> Response:
+        data = valid_input(ClauseLinkCreateInputSerializer, request)
+        item = item_get(product=self.product, key=data["item"])
+        clause = clause_get_by_ref(data["clause"])
+        if clause is None:
+            raise InvalidInput(f"unknown clause {data['clause']!r} (write standard-slug:number)", field="clause")
+        link = clause_link_create(item=item, clause=clause, actor=acting_user(request.user), note=data["note"])
+        return Response(
+            ClauseLinkOutputSerializer(clause_link_get(product=self.product, pk=link.pk)).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class ClauseLinkDetailView(ProductScopedMixin, APIView):
+    write_scope = Scope.ITEMS
+
+    @extend_schema(responses=ClauseLinkOutputSerializer)
+    def get(self, request: Request, product_key: str, pk: int) -> Response:
+        return Response(ClauseLinkOutputSerializer(clause_link_get(product=self.product, pk=pk)).data)
+
+    def delete(self, request: Request, product_key: str, pk: int) -> Response:
+        clause_link_delete(clause_link=clause_link_get(product=self.product, pk=pk), actor=acting_user(request.user))
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,115 @@
+"""Reads of products, items, links and their history. Selectors own the query shape."""
+
+from datetime import datetime
+from typing import Any
+
+from django.db.models import BooleanField, Case, Count, F, Q, QuerySet, Value, When
+
+from qms.errors import NotFound
+from qms.models import AuditEvent
+from qms.selectors import audit_event_list
+from standards.models import Clause
+from standards.selectors import clauses_applicable
+from traceability.models import ClauseLink, Item, Link, Product
+
+
+def product_list() -> QuerySet[Product]:
+    return Product.objects.annotate(item_count=Count("items")).prefetch_related("standards").order_by("key")
+
+
+def product_get(key: str) -> Product:
+    product = Product.objects.filter(key=key).first()
+    if product is None:
+        raise NotFound(f"no product {key!r}", product=key)
+    return product
+
+
+def item_list(*, product: Product) -> QuerySet[Item]:
+    return Item.objects.filter(product=product).select_related("created_by", "updated_by").order_by("key")
+
+
+def item_get(*, product: Product, key: str) -> Item:
+    item = Item.objects.filter(product=product, key=key).select_related("product", "created_by", "updated_by").first()
+    if item is None:
+        raise NotFound(f"{product.key} has no item {key!r}", product=product.key, key=key)
+    return item
+
+
+def with_suspect(links: QuerySet[Link]) -> QuerySet[Link]:
+    return links.annotate(
+        is_suspect=Case(
+            When(~Q(target_fingerprint=F("target__fingerprint")), then=Value(True)),
+            default=Value(False),
+            output_field=BooleanField(),
+        )
+    )
+
+
+def link_list(*, product: Product) -> QuerySet[Link]:
+    return with_suspect(
+        Link.objects.filter(product=product).select_related("source", "target", "created_by", "reviewed_by")
+    ).order_by("source__key", "link_type", "target__key")
+
+
+def link_get(*, product: Product, pk: int) -> Link:
+    link = with_suspect(
+        Link.objects.filter(product=product, pk=pk).select_related("source", "target", "product")
+    ).first()
+    if link is None:
+        raise NotFound(f"{product.key} has no link #{pk}", product=product.key)
+    return link
+
+
+def item_links(item: Item) -> tuple[list[Link], list[Link]]:
+    """Outgoing and incoming links of an item, with suspect flags (two queries)."""
+    base = with_suspect(Link.objects.select_related("source", "target"))
+    outgoing = list(base.filter(source=item).order_by("link_type", "target__key"))
+    incoming = list(base.filter(target=item).order_by("link_type", "source__key"))
+    return outgoing, incoming
+
+
+def clause_link_list(*, product: Product) -> QuerySet[ClauseLink]:
+    return (
+        ClauseLink.objects.filter(product=product)
+        .select_related("item", "clause__standard", "created_by")
+        .order_by("item__key", "clause__standard__slug", "clause__position")
+    )
+
+
+def clause_link_get(*, product: Product, pk: int) -> ClauseLink:
+    link = ClauseLink.objects.filter(product=product, pk=pk).select_related("item", "clause__standard").first()
+    if link is None:
+        raise NotFound(f"{product.key} has no clause link #{pk}", product=product.key)
+    return link
+
+
+def product_applicable_clauses(product: Product) -> QuerySet[Clause]:
+    """Clauses of the product's standards that apply to its safety class (leaves only)."""
+    return clauses_applicable(safety_class=product.safety_class, standards=product.standards.all(), leaves_only=True)
+
+
+def item_history(item: Item) -> QuerySet[AuditEvent]:
+    """Every recorded change of an item, oldest first."""
+    return audit_event_list(object_type="traceability.item", object_id=str(item.pk))
+
+
+def item_as_of(item: Item, when: datetime) -> tuple[dict[str, Any] | None, AuditEvent | None]:
+    """What the item said at a moment, and the event (who, when) that made it so.
+
+    Returns (None, None) when the item did not exist yet at that moment.
+    """
+    event = item_history(item).filter(at__lte=when).order_by("-id").first()
+    if event is None or event.action == "item.deleted":
+        return None, event
+    return event.after, event
+
+
+def product_overview(product: Product) -> dict[str, Any]:
+    """Counts for the product page: items by kind and status, suspect links (two queries)."""
+    by_kind: dict[str, dict[str, int]] = {}
+    for kind, item_status, count in (
+        Item.objects.filter(product=product).values_list("kind", "status").annotate(n=Count("id")).order_by()
+    ):
+        by_kind.setdefault(kind, {})[item_status] = count
+    suspect = Link.objects.filter(product=product).exclude(target_fingerprint=F("target__fingerprint")).count()
+    return {"by_kind": by_kind, "suspect_links": suspect}

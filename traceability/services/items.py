@@ -1,0 +1,259 @@
+"""Writes of items and their clause links."""
+
+import re
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.core.validators import RegexValidator
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from qms.canonical import digest_of
+from qms.errors import Conflict, InvalidInput
+from qms.services import AuditEntry, audit_entry_for, audit_record, audit_record_many
+from standards.models import Clause
+from traceability.kinds import ItemKind, ItemStatus, attributes_validate
+from traceability.models import ClauseLink, Item, Link, Product
+from traceability.models.items import ITEM_KEY_RE
+from traceability.services.links import link_repr, link_state
+
+ITEM_FIELDS = ("title", "text", "status", "attributes")
+_KEY_VALIDATOR = RegexValidator(ITEM_KEY_RE)
+
+
+def item_fingerprint(*, title: str, text: str, attributes: dict[str, Any]) -> str:
+    """Hash of what a reviewer of a link to this item reviewed: its title, text and attributes."""
+    return digest_of({"title": title, "text": text, "attributes": attributes})
+
+
+def item_state(item: Item) -> dict[str, Any]:
+    return {
+        "key": item.key,
+        "kind": item.kind,
+        "title": item.title,
+        "text": item.text,
+        "status": item.status,
+        "attributes": item.attributes,
+        "revision": item.revision,
+    }
+
+
+def item_repr(item: Item, product: Product | None = None) -> str:
+    return f"{(product or item.product).key}/{item.key}"
+
+
+def item_key_problem(product: Product, key: str) -> str | None:
+    if not re.fullmatch(ITEM_KEY_RE, key):
+        return f"key {key!r} may hold only letters, digits, '-', '_', '.', ':' (at most 64)"
+    if not re.fullmatch(product.key_pattern, key):
+        return f"key {key!r} does not match the key pattern of {product.key} ({product.key_pattern})"
+    return None
+
+
+def item_fields_clean(
+    *, product: Product, kind: str, title: str, text: str, status: str, attributes: Any
+) -> dict[str, Any]:
+    """Validate an item's fields; returns the cleaned attributes or raises ValueError naming the field."""
+    if kind not in ItemKind.values:
+        raise ValueError(f"kind: unknown kind {kind!r} (kinds: {', '.join(ItemKind.values)})")
+    if not isinstance(title, str) or not title.strip():
+        raise ValueError("title: an item needs a title")
+    if len(title) > 500:
+        raise ValueError("title: at most 500 characters")
+    if not isinstance(text, str):
+        raise ValueError("text: must be text")
+    if status not in ItemStatus.values:
+        raise ValueError(f"status: unknown status {status!r} (statuses: {', '.join(ItemStatus.values)})")
+    try:
+        cleaned = attributes_validate(kind, attributes)
+    except ValueError as exc:
+        raise ValueError(f"attributes: {exc}") from exc
+    if kind == ItemKind.RISK:
+        matrix = product.risk_matrix
+        for name, levels in (
+            ("severity", "severities"),
+            ("residual_severity", "severities"),
+            ("probability", "probabilities"),
+            ("residual_probability", "probabilities"),
+        ):
+            value = cleaned.get(name)
+            if value is not None and value > len(matrix[levels]):
+                raise ValueError(
+                    f"attributes: {name} {value} is beyond the product's risk matrix (1..{len(matrix[levels])})"
+                )
+    return cleaned
+
+
+def _clean_or_400(**fields: Any) -> dict[str, Any]:
+    try:
+        return item_fields_clean(**fields)
+    except ValueError as exc:
+        field = str(exc).split(":", 1)[0]
+        raise InvalidInput(str(exc), field=field) from exc
+
+
+@transaction.atomic
+def item_create(
+    *,
+    product: Product,
+    key: str,
+    kind: str,
+    title: str,
+    actor: User | None,
+    text: str = "",
+    status: str = ItemStatus.DRAFT,
+    attributes: dict[str, Any] | None = None,
+) -> Item:
+    problem = item_key_problem(product, key)
+    if problem:
+        raise InvalidInput(problem, field="key")
+    cleaned = _clean_or_400(product=product, kind=kind, title=title, text=text, status=status, attributes=attributes)
+    if Item.objects.filter(product=product, key=key).exists():
+        raise Conflict(f"{product.key} already has an item {key}", field="key", key=key)
+    now = timezone.now()
+    item = Item.objects.create(
+        product=product,
+        key=key,
+        kind=kind,
+        title=title.strip(),
+        text=text,
+        status=status,
+        attributes=cleaned,
+        fingerprint=item_fingerprint(title=title.strip(), text=text, attributes=cleaned),
+        created_at=now,
+        created_by=actor,
+        updated_at=now,
+        updated_by=actor,
+    )
+    audit_record(
+        actor=actor,
+        action="item.created",
+        obj=item,
+        scope=product.key,
+        object_repr=item_repr(item, product),
+        after=item_state(item),
+    )
+    return item
+
+
+@transaction.atomic
+def item_update(
+    *,
+    item: Item,
+    actor: User | None,
+    expected_revision: int | None = None,
+    **changes: Any,
+) -> Item:
+    """Change title, text, status or attributes. Every change advances the revision.
+
+    ``expected_revision`` guards against lost updates: when the item moved on since the caller
+    read it, the update is refused with 409.
+    """
+    unknown = set(changes) - set(ITEM_FIELDS)
+    if unknown:
+        name = sorted(unknown)[0]
+        reason = "kind never changes" if name == "kind" else "key never changes" if name == "key" else "unknown field"
+        raise InvalidInput(f"{name}: {reason}", field=name)
+    item = Item.objects.select_for_update().select_related("product").get(pk=item.pk)
+    if expected_revision is not None and expected_revision != item.revision:
+        raise Conflict(
+            f"{item.key} is at revision {item.revision}, not {expected_revision}: reload and try again",
+            key=item.key,
+            revision=item.revision,
+        )
+    values = {name: changes.get(name, getattr(item, name)) for name in ITEM_FIELDS}
+    if isinstance(values["title"], str):
+        values["title"] = values["title"].strip()
+    values["attributes"] = _clean_or_400(product=item.product, kind=item.kind, **values)
+    if all(values[name] == getattr(item, name) for name in ITEM_FIELDS):
+        return item
+    before = item_state(item)
+    for name, value in values.items():
+        setattr(item, name, value)
+    item.fingerprint = item_fingerprint(title=item.title, text=item.text, attributes=item.attributes)
+    item.revision += 1
+    item.updated_at = timezone.now()
+    item.updated_by = actor
+    item.save()
+    audit_record(
+        actor=actor,
+        action="item.updated",
+        obj=item,
+        scope=item.product.key,
+        object_repr=item_repr(item),
+        before=before,
+        after=item_state(item),
+    )
+    return item
+
+
+@transaction.atomic
+def item_delete(*, item: Item, actor: User | None) -> None:
+    """Delete a draft item (with its links). Items that were ever approved are made obsolete instead."""
+    item = Item.objects.select_for_update().select_related("product").get(pk=item.pk)
+    if item.status != ItemStatus.DRAFT:
+        raise Conflict(
+            f"{item.key} is {item.status}: only draft items can be deleted; set its status to obsolete instead",
+            key=item.key,
+        )
+    if item.results.exists():
+        raise Conflict(f"{item.key} has test results and cannot be deleted", key=item.key)
+    product = item.product
+    entries: list[AuditEntry] = [
+        audit_entry_for(
+            link,
+            action="link.deleted",
+            scope=product.key,
+            object_repr=link_repr(link, product),
+            before=link_state(link),
+            note=f"deleted with {item.key}",
+        )
+        for link in Link.objects.filter(Q(source=item) | Q(target=item)).select_related("source", "target")
+    ]
+    entries.append(
+        audit_entry_for(
+            item,
+            action="item.deleted",
+            scope=product.key,
+            object_repr=item_repr(item, product),
+            before=item_state(item),
+        )
+    )
+    item.delete()
+    audit_record_many(actor=actor, entries=entries)
+
+
+@transaction.atomic
+def clause_link_create(*, item: Item, clause: Clause, actor: User | None, note: str = "") -> ClauseLink:
+    product = item.product
+    if not clause.is_active:
+        raise InvalidInput(f"clause {clause.standard.slug}:{clause.number} is retired", field="clause")
+    if ClauseLink.objects.filter(item=item, clause=clause).exists():
+        raise Conflict(f"{item.key} is already evidence for {clause.standard.slug}:{clause.number}")
+    link = ClauseLink.objects.create(product=product, item=item, clause=clause, note=note, created_by=actor)
+    ref = f"{clause.standard.slug}:{clause.number}"
+    audit_record(
+        actor=actor,
+        action="clause_link.created",
+        obj=link,
+        scope=product.key,
+        object_repr=f"{product.key}/{item.key} → {ref}",
+        after={"item": item.key, "clause": ref, "note": note},
+    )
+    return link
+
+
+@transaction.atomic
+def clause_link_delete(*, clause_link: ClauseLink, actor: User | None) -> None:
+    link = ClauseLink.objects.select_related("item", "clause__standard", "product").get(pk=clause_link.pk)
+    ref = f"{link.clause.standard.slug}:{link.clause.number}"
+    audit_record(
+        actor=actor,
+        action="clause_link.deleted",
+        obj=link,
+        scope=link.product.key,
+        object_repr=f"{link.product.key}/{link.item.key} → {ref}",
+        before={"item": link.item.key, "clause": ref, "note": link.note},
+    )
+    link.delete()

@@ -1,0 +1,108 @@
+"""Pages: products, items with their links, clause evidence and history."""
+
+from typing import Any
+
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import Http404
+from django.views.generic import TemplateView
+
+from qms.errors import NotFound
+from qms.views import RoleRequiredMixin
+from traceability.kinds import ItemKind, ItemStatus
+from traceability.models import Product
+from traceability.selectors import (
+    clause_link_list,
+    item_get,
+    item_history,
+    item_links,
+    item_list,
+    product_get,
+    product_list,
+    product_overview,
+)
+
+
+class ProductPageMixin(RoleRequiredMixin):
+    kwargs: dict[str, Any]
+
+    def get_product(self) -> Product:
+        try:
+            return product_get(self.kwargs["product_key"])
+        except NotFound as exc:
+            raise Http404(exc.message) from exc
+
+
+class ProductListPage(RoleRequiredMixin, TemplateView):
+    template_name = "traceability/product_list.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return {**super().get_context_data(**kwargs), "products": product_list()}
+
+
+class ProductPage(ProductPageMixin, TemplateView):
+    template_name = "traceability/product_detail.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        product = self.get_product()
+        overview = product_overview(product)
+        kinds = [
+            {
+                "slug": kind.value,
+                "label": kind.label,
+                "total": sum(overview["by_kind"].get(kind.value, {}).values()),
+                "approved": overview["by_kind"].get(kind.value, {}).get(ItemStatus.APPROVED, 0),
+            }
+            for kind in ItemKind
+        ]
+        return {**super().get_context_data(**kwargs), "product": product, "kinds": kinds, "overview": overview}
+
+
+class ItemListPage(ProductPageMixin, TemplateView):
+    template_name = "traceability/item_list.html"
+    page_size = 100
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        product = self.get_product()
+        params = self.request.GET
+        items = item_list(product=product)
+        kind, item_status, query = params.get("kind", ""), params.get("status", ""), params.get("q", "").strip()
+        if kind in ItemKind.values:
+            items = items.filter(kind=kind)
+        if item_status in ItemStatus.values:
+            items = items.filter(status=item_status)
+        if query:
+            items = items.filter(Q(key__icontains=query) | Q(title__icontains=query))
+        page = Paginator(items, self.page_size).get_page(params.get("page"))
+        query_string = params.copy()
+        query_string.pop("page", None)
+        return {
+            **super().get_context_data(**kwargs),
+            "product": product,
+            "page": page,
+            "kinds": ItemKind.choices,
+            "statuses": ItemStatus.choices,
+            "filters": {"kind": kind, "status": item_status, "q": query},
+            "query_string": query_string.urlencode(),
+        }
+
+
+class ItemPage(ProductPageMixin, TemplateView):
+    template_name = "traceability/item_detail.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        product = self.get_product()
+        try:
+            item = item_get(product=product, key=self.kwargs["key"])
+        except NotFound as exc:
+            raise Http404(exc.message) from exc
+        links_out, links_in = item_links(item)
+        return {
+            **super().get_context_data(**kwargs),
+            "product": product,
+            "item": item,
+            "links_out": links_out,
+            "links_in": links_in,
+            "clause_links": clause_link_list(product=product).filter(item=item),
+            "history": item_history(item).reverse()[:50],
+        }
