@@ -6,7 +6,7 @@ PIP    := $(VENV)/bin/pip
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install install-dev run db serve test test-postgres lint typecheck djcheck check clean
+.PHONY: install install-dev run db serve test test-postgres test-browser browser-deps lint typecheck djcheck check clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,14 @@ test: install-dev
 
 test-postgres: install-dev
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/qinterface} $(PY) -m pytest -n 2
+
+## Chromium for the browser tests, from Debian's packages (Playwright drives it; it downloads no browser).
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium)
+
+## End-to-end tests in headless Chromium against a live server.
+test-browser: install-dev browser-deps
+	$(PY) -m pytest tests/browser -m browser -p no:xdist
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

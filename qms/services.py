@@ -79,7 +79,7 @@ def audit_record_many(*, actor: User | None, entries: Sequence[AuditEntry]) -> l
     """
     if not entries:
         return []
-    head = AuditChainHead.objects.select_for_update().get(pk=1)
+    head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
     now = timezone.now()
     username = actor.get_username() if actor is not None else "system"
     actor_id = actor.pk if actor is not None else None
