@@ -19,7 +19,7 @@ def _status_count(status: str) -> Count:
     return Count("results", filter=Q(results__status=status))
 
 
-def test_run_list(*, product: Product) -> QuerySet[TestRun]:
+def run_list(*, product: Product) -> QuerySet[TestRun]:
     """Runs, newest first, with result counts per status (one query per page)."""
     return (
         TestRun.objects.filter(product=product)
@@ -37,14 +37,14 @@ def test_run_list(*, product: Product) -> QuerySet[TestRun]:
     )
 
 
-def test_run_get(*, product: Product, pk: int) -> TestRun:
-    run = test_run_list(product=product).filter(pk=pk).first()
+def run_get(*, product: Product, pk: int) -> TestRun:
+    run = run_list(product=product).filter(pk=pk).first()
     if run is None:
         raise NotFound(f"{product.key} has no test run #{pk}", product=product.key)
     return run
 
 
-def test_result_list(*, product: Product) -> QuerySet[TestResult]:
+def result_list(*, product: Product) -> QuerySet[TestResult]:
     return (
         TestResult.objects.filter(run__product=product)
         .select_related("run", "test_case")

@@ -31,7 +31,7 @@ from traceability.api.evidence.serializers import (
     summary_data,
 )
 from traceability.api.views import ProductScopedMixin
-from traceability.evidence_selectors import commit_get, commit_list, test_result_list, test_run_get, test_run_list
+from traceability.evidence_selectors import commit_get, commit_list, result_list, run_get, run_list
 from traceability.models import Commit, TestResult, TestRun
 from traceability.services.evidence import (
     IngestReport,
@@ -40,8 +40,8 @@ from traceability.services.evidence import (
     commits_ingest,
     junit_ingest,
     manual_executions_record,
+    results_record,
     run_input_clean,
-    test_results_record,
     webhook_secret_rotate,
 )
 from traceability.services.evidence.junit import upload_size_check
@@ -126,7 +126,7 @@ class TestRunListView(ProductScopedMixin, generics.ListAPIView):
     parser_classes = [JSONParser]
 
     def get_queryset(self) -> QuerySet[TestRun]:
-        return test_run_list(product=self.product)
+        return run_list(product=self.product)
 
     @extend_schema(
         request=TestResultsInputSerializer,
@@ -138,7 +138,7 @@ class TestRunListView(ProductScopedMixin, generics.ListAPIView):
         run = binding_from({key: value for key, value in data.items() if key != "results"})
         if "results" not in data:
             raise InvalidInput("results: a list of results is required", field="results")
-        report = test_results_record(
+        report = results_record(
             product=product,
             run=run,
             results=data["results"],
@@ -151,7 +151,7 @@ class TestRunListView(ProductScopedMixin, generics.ListAPIView):
 class TestRunDetailView(ProductScopedMixin, APIView):
     @extend_schema(responses=TestRunOutputSerializer)
     def get(self, request: Request, product_key: str, pk: int) -> Response:
-        return Response(TestRunOutputSerializer(test_run_get(product=self.product, pk=pk)).data)
+        return Response(TestRunOutputSerializer(run_get(product=self.product, pk=pk)).data)
 
 
 class TestResultListView(ProductScopedMixin, generics.ListAPIView):
@@ -163,7 +163,7 @@ class TestResultListView(ProductScopedMixin, generics.ListAPIView):
     ordering_fields = ["id", "status", "duration"]
 
     def get_queryset(self) -> QuerySet[TestResult]:
-        return test_result_list(product=self.product)
+        return result_list(product=self.product)
 
 
 class ManualExecutionView(ProductScopedMixin, APIView):

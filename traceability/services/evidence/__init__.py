@@ -2,7 +2,7 @@
 
 Public entry points:
 
-- ``junit_ingest``, ``test_results_record``, ``manual_executions_record`` (→ ``IngestReport``)
+- ``junit_ingest``, ``results_record``, ``manual_executions_record`` (→ ``IngestReport``)
 - ``run_input_clean`` (validate the version / commit SHA a run is bound to)
 - ``commit_inputs_parse``, ``commits_ingest`` (→ ``CommitBatchReport``)
 - ``webhook_secret_rotate``, ``github_signature_verify``, ``gitlab_token_verify``,
@@ -13,8 +13,8 @@ Public entry points:
 from traceability.services.evidence.commits import CommitBatchReport, CommitInput, commit_inputs_parse, commits_ingest
 from traceability.services.evidence.inputs import CaseInput, RunInput, run_input_clean
 from traceability.services.evidence.junit import JunitCase, JunitFile, junit_parse
-from traceability.services.evidence.runs import IngestReport, run_counts, test_run_ingest
-from traceability.services.evidence.sources import junit_ingest, manual_executions_record, test_results_record
+from traceability.services.evidence.runs import IngestReport, run_counts, run_ingest
+from traceability.services.evidence.sources import junit_ingest, manual_executions_record, results_record
 from traceability.services.evidence.webhooks import (
     github_push_commits,
     github_signature_verify,
@@ -41,10 +41,10 @@ __all__ = [
     "junit_ingest",
     "junit_parse",
     "manual_executions_record",
+    "results_record",
     "run_counts",
+    "run_ingest",
     "run_input_clean",
-    "test_results_record",
-    "test_run_ingest",
     "webhook_payload",
     "webhook_secret_rotate",
 ]

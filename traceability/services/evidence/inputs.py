@@ -136,10 +136,11 @@ def moment_parse(value: Any, where: str) -> datetime:
     if isinstance(value, datetime):
         moment: datetime | None = value
     elif isinstance(value, str):
-        moment = parse_datetime(value)
-        if moment is None:
-            day: date | None = parse_date(value)
-            moment = datetime(day.year, day.month, day.day, tzinfo=UTC) if day else None
+        try:
+            day: date | None = parse_date(value) if len(value.strip()) == 10 else None
+            moment = datetime(day.year, day.month, day.day, tzinfo=UTC) if day else parse_datetime(value)
+        except ValueError:  # well formed but impossible, e.g. 2026-02-30
+            moment = None
     else:
         moment = None
     if moment is None:

@@ -1,6 +1,6 @@
 """Writes of test evidence: a test run with its results, from JUnit XML, JSON or manual executions.
 
-One entry point, :func:`test_run_ingest`, does the work for every source, in bulk:
+One entry point, :func:`run_ingest`, does the work for every source, in bulk:
 
 - each result is matched to a test-case item by the item attribute ``test_id``; an unknown
   identifier creates a draft test-case item flagged ``unlinked`` (key: the next free key of the
@@ -268,7 +268,7 @@ def _create_test_cases(
 
 
 @transaction.atomic
-def test_run_ingest(
+def run_ingest(
     *,
     product: Product,
     run: RunInput,

@@ -1,7 +1,7 @@
 """The three ways test results come in: JUnit XML files, JSON results, manual executions.
 
 Each computes the run's digest (the payload and what the run is bound to) and hands the results
-to :func:`traceability.services.evidence.runs.test_run_ingest`.
+to :func:`traceability.services.evidence.runs.run_ingest`.
 """
 
 import hashlib
@@ -20,7 +20,7 @@ from traceability.services.evidence.inputs import (
     result_inputs_parse,
 )
 from traceability.services.evidence.junit import junit_parse
-from traceability.services.evidence.runs import IngestReport, test_run_ingest
+from traceability.services.evidence.runs import IngestReport, run_ingest
 
 
 def _binding(run: RunInput) -> dict[str, str]:
@@ -67,7 +67,7 @@ def junit_ingest(
         started_at=run.started_at or (min(starts) if starts else None),
         finished_at=run.finished_at or (max(ends) if ends else None),
     )
-    return test_run_ingest(
+    return run_ingest(
         product=product,
         run=run,
         cases=cases,
@@ -79,13 +79,13 @@ def junit_ingest(
     )
 
 
-def test_results_record(
+def results_record(
     *, product: Product, run: RunInput, results: Any, actor: User | None, token: ApiToken | None = None
 ) -> IngestReport:
     """Store results posted as JSON (``test_id``, ``status``, ``requirements``, …) as one run."""
     cases = result_inputs_parse(results)
     digest = digest_of({"results": results, **_binding(run), "name": run.name, "environment": run.environment})
-    return test_run_ingest(
+    return run_ingest(
         product=product, run=run, cases=cases, source=TestRunSource.API, digest=digest, actor=actor, token=token
     )
 
@@ -114,6 +114,6 @@ def manual_executions_record(
             "environment": run.environment,
         }
     )
-    return test_run_ingest(
+    return run_ingest(
         product=product, run=run, cases=cases, source=TestRunSource.MANUAL, digest=digest, actor=actor, token=token
     )
