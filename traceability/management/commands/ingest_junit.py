@@ -15,6 +15,10 @@ class Command(DomainCommand):
         "of a product, for a version and/or a commit. Idempotent: the same files again change nothing."
     )
 
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> Any:
+        # --version names the release here, replacing Django's "show the Django version".
+        return super().create_parser(prog_name, subcommand, conflict_handler="resolve", **kwargs)
+
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("product", help="Product key, e.g. BOLUS")
         parser.add_argument("files", nargs="+", type=Path, metavar="FILE", help="JUnit XML file(s)")

@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from qms.errors import InvalidInput
 from qms.services import AuditEntry, audit_record_many
 from traceability.models import Commit, CommitLink, Item, Product
+from traceability.services.evidence.bulk import wide_batches
 from traceability.services.evidence.inputs import moment_parse
 from traceability.services.evidence.references import commit_message_references
 
@@ -164,7 +165,8 @@ def commits_ingest(
         )
         for commit in new
     ]
-    Commit.objects.bulk_create(rows, batch_size=BATCH)
+    with wide_batches():
+        Commit.objects.bulk_create(rows, batch_size=BATCH)
     if not connection.features.can_return_rows_from_bulk_insert:
         pks: dict[str, int] = {}
         shas = [row.sha for row in rows]
@@ -184,7 +186,8 @@ def commits_ingest(
                 linked.append([row.sha, key, kind])
             else:
                 unresolved.append({"sha": row.sha, "key": key, "problem": "no such item"})
-    CommitLink.objects.bulk_create(links, batch_size=BATCH)
+    with wide_batches():
+        CommitLink.objects.bulk_create(links, batch_size=BATCH)
     report.created = len(rows)
     report.links_created = len(links)
     report.unresolved = unresolved[:UNRESOLVED_SHOWN]

@@ -32,6 +32,7 @@ from traceability.kinds import ItemKind, ItemStatus, LinkType, link_allowed
 from traceability.models import Item, Link, Product, ResultStatus, TestResult, TestRun
 from traceability.models.evidence import REVIEWED_STATUSES
 from traceability.models.items import ITEM_KEY_RE
+from traceability.services.evidence.bulk import wide_batches
 from traceability.services.evidence.inputs import CaseInput, RunInput
 from traceability.services.evidence.references import keys_in
 from traceability.services.items import item_fingerprint
@@ -257,7 +258,8 @@ def _create_test_cases(
                 updated_by=actor,
             )
         )
-    Item.objects.bulk_create(items, batch_size=BATCH)
+    with wide_batches():
+        Item.objects.bulk_create(items, batch_size=BATCH)
     if not connection.features.can_return_rows_from_bulk_insert:
         pks = dict(Item.objects.filter(product=product, key__in=keys).values_list("key", "pk"))
         for item in items:
@@ -310,7 +312,8 @@ def run_ingest(
     # A key found in a name or message counts only when it names an item; explicit keys always count.
     implicit = [[key for key in keys if key in targets] for keys in implicit]
     plan = _plan_links(product, cases, case_items, targets, named, implicit, actor)
-    Link.objects.bulk_create(plan.new_links, batch_size=BATCH)
+    with wide_batches():
+        Link.objects.bulk_create(plan.new_links, batch_size=BATCH)
 
     started_at = run.started_at or min((c.executed_at for c in cases if c.executed_at), default=None)
     test_run = TestRun.objects.create(
@@ -327,25 +330,26 @@ def run_ingest(
         created_by=actor,
         token=token,
     )
-    TestResult.objects.bulk_create(
-        [
-            TestResult(
-                run=test_run,
-                test_case_id=item.pk,
-                test_identifier=(case.identifier or item.attributes.get("test_id") or item.key)[:500],
-                status=case.status,
-                duration=case.duration,
-                message=case.message,
-                output=case.output,
-                rationale=case.rationale,
-                executed_by=case.executed_by[:255],
-                executed_at=case.executed_at,
-                requirement_keys=list(dict.fromkeys([*explicit, *found])),
-            )
-            for case, item, explicit, found in zip(cases, case_items, named, implicit, strict=True)
-        ],
-        batch_size=BATCH,
-    )
+    with wide_batches():
+        TestResult.objects.bulk_create(
+            [
+                TestResult(
+                    run=test_run,
+                    test_case_id=item.pk,
+                    test_identifier=(case.identifier or item.attributes.get("test_id") or item.key)[:500],
+                    status=case.status,
+                    duration=case.duration,
+                    message=case.message,
+                    output=case.output,
+                    rationale=case.rationale,
+                    executed_by=case.executed_by[:255],
+                    executed_at=case.executed_at,
+                    requirement_keys=list(dict.fromkeys([*explicit, *found])),
+                )
+                for case, item, explicit, found in zip(cases, case_items, named, implicit, strict=True)
+            ],
+            batch_size=BATCH,
+        )
     counts = run_counts(test_run)
     entries = [
         AuditEntry(
@@ -406,7 +410,8 @@ def run_ingest(
             note="; ".join(f"test id {t!r} is claimed by {', '.join(claimed[t])}" for t in duplicates[:5]),
         )
     )
-    audit_record_many(actor=actor, entries=entries)
+    with wide_batches():
+        audit_record_many(actor=actor, entries=entries)
     return IngestReport(
         run=test_run,
         created=True,
