@@ -12,16 +12,16 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db import connection, transaction
+from django.db import transaction
+from django.utils import timezone
 
 from qms.errors import InvalidInput
 from qms.services import AuditEntry, audit_record_many
 from traceability.models import Commit, CommitLink, Item, Product
-from traceability.services.evidence.bulk import wide_batches
+from traceability.services.evidence.bulk import insert_many
 from traceability.services.evidence.inputs import moment_parse
 from traceability.services.evidence.references import commit_message_references
 
-BATCH = 2000
 CHUNK = 2000
 UNRESOLVED_SHOWN = 100
 FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
@@ -151,49 +151,48 @@ def commits_ingest(
         return report
     references = {commit.sha: commit_message_references(commit.message, product.key_pattern) for commit in new}
     items = _items_by_key(product, {key for refs in references.values() for key, _ in refs})
-    rows = [
-        Commit(
-            product=product,
-            repository=commit.repository,
-            sha=commit.sha,
-            author_name=commit.author_name,
-            author_email=commit.author_email,
-            authored_at=commit.authored_at,
-            message=commit.message,
-            parents=list(commit.parents),
-            created_by=actor,
+    now = timezone.now()
+    insert_many(
+        Commit,
+        [
+            {
+                "product_id": product.pk,
+                "repository": commit.repository,
+                "sha": commit.sha,
+                "author_name": commit.author_name,
+                "author_email": commit.author_email,
+                "authored_at": commit.authored_at,
+                "message": commit.message,
+                "parents": list(commit.parents),
+                "created_at": now,
+                "created_by_id": actor.pk if actor else None,
+            }
+            for commit in new
+        ],
+    )
+    shas = [commit.sha for commit in new]
+    pks: dict[str, int] = {}
+    for start in range(0, len(shas), CHUNK):
+        pks |= dict(
+            Commit.objects.filter(product=product, sha__in=shas[start : start + CHUNK]).values_list("sha", "pk")
         )
-        for commit in new
-    ]
-    with wide_batches():
-        Commit.objects.bulk_create(rows, batch_size=BATCH)
-    if not connection.features.can_return_rows_from_bulk_insert:
-        pks: dict[str, int] = {}
-        shas = [row.sha for row in rows]
-        for start in range(0, len(shas), CHUNK):
-            pks |= dict(
-                Commit.objects.filter(product=product, sha__in=shas[start : start + CHUNK]).values_list("sha", "pk")
-            )
-        for row in rows:
-            row.pk = pks[row.sha]
-    links: list[CommitLink] = []
+    links: list[dict[str, Any]] = []
     linked: list[list[str]] = []
     unresolved: list[dict[str, str]] = []
-    for row in rows:
-        for key, kind in references[row.sha]:
+    for sha in shas:
+        for key, kind in references[sha]:
             if key in items:
-                links.append(CommitLink(commit_id=row.pk, item_id=items[key], kind=kind))
-                linked.append([row.sha, key, kind])
+                links.append({"commit_id": pks[sha], "item_id": items[key], "kind": kind})
+                linked.append([sha, key, kind])
             else:
-                unresolved.append({"sha": row.sha, "key": key, "problem": "no such item"})
-    with wide_batches():
-        CommitLink.objects.bulk_create(links, batch_size=BATCH)
-    report.created = len(rows)
+                unresolved.append({"sha": sha, "key": key, "problem": "no such item"})
+    insert_many(CommitLink, links)
+    report.created = len(shas)
     report.links_created = len(links)
     report.unresolved = unresolved[:UNRESOLVED_SHOWN]
     report.unresolved_count = len(unresolved)
-    repositories = sorted({row.repository for row in rows if row.repository})
-    first, last = rows[0].pk, rows[-1].pk
+    repositories = sorted({commit.repository for commit in new if commit.repository})
+    first, last = min(pks.values()), max(pks.values())
     audit_record_many(
         actor=actor,
         entries=[
@@ -201,12 +200,12 @@ def commits_ingest(
                 action="commits.ingested",
                 object_type="traceability.commit",
                 object_id=str(first) if first == last else f"{first}..{last}",
-                object_repr=f"{product.key}: {len(rows)} commit(s) via {via}",
+                object_repr=f"{product.key}: {len(shas)} commit(s) via {via}",
                 scope=product.key,
                 after={
                     "via": via,
                     "repositories": repositories,
-                    "shas": [row.sha for row in rows],
+                    "shas": shas,
                     "links": linked,
                     "unchanged": report.unchanged,
                 },

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from qms.errors import InvalidInput
@@ -32,7 +32,7 @@ from traceability.kinds import ItemKind, ItemStatus, LinkType, link_allowed
 from traceability.models import Item, Link, Product, ResultStatus, TestResult, TestRun
 from traceability.models.evidence import REVIEWED_STATUSES
 from traceability.models.items import ITEM_KEY_RE
-from traceability.services.evidence.bulk import wide_batches
+from traceability.services.evidence.bulk import insert_many, wide_batches
 from traceability.services.evidence.inputs import CaseInput, RunInput
 from traceability.services.evidence.references import keys_in
 from traceability.services.items import item_fingerprint
@@ -42,6 +42,25 @@ KEY_CHUNK = 2000
 UNRESOLVED_SHOWN = 100
 REQUIREMENT_LINK_TYPES = (LinkType.VERIFIES, LinkType.VALIDATES)
 _NUMBERED = re.compile(r"^(?P<prefix>.*?)(?P<number>\d+)$")
+STATUSES = frozenset(ResultStatus.values)
+NEW_TEST_CASE_TEXT = "Created from a test result whose test id matched no test case."
+
+
+@dataclass(frozen=True)
+class ItemRef:
+    """What ingestion needs of an item, read as plain values (no model instances for 10,000 rows)."""
+
+    pk: int
+    key: str
+    kind: str
+    attributes: dict[str, Any]
+    fingerprint: str = ""
+    revision: int = 1
+    title: str = ""
+
+    @classmethod
+    def of(cls, item: Item) -> "ItemRef":
+        return cls(item.pk, item.key, item.kind, item.attributes, item.fingerprint, item.revision, item.title)
 
 
 @dataclass
@@ -80,7 +99,7 @@ def _cases_check(cases: list[CaseInput]) -> None:
         where = f"result {index + 1} ({case.identifier or 'no identifier'})"
         if not case.identifier and case.test_case is None:
             raise InvalidInput(f"{where}: a result needs a test identifier", field="test_id")
-        if case.status not in ResultStatus.values:
+        if case.status not in STATUSES:
             raise InvalidInput(
                 f"{where}: unknown status {case.status!r} (statuses: {', '.join(ResultStatus.values)})",
                 field="status",
@@ -107,8 +126,12 @@ def run_counts(run: TestRun) -> dict[str, int]:
     }
 
 
-def _key_scheme(keys: list[str]) -> tuple[str, int, int]:
-    """Prefix, digit width and highest number of the product's test-case keys (``TC-``, 3, 80)."""
+def _key_scheme(keys: list[str], key_pattern: str) -> tuple[str, int, int]:
+    """Prefix, digit width and highest number of the product's test-case keys (``TC-``, 3, 80).
+
+    Without test cases yet: ``TC-`` and the first width of 3, 4, 5, 6, 2, 1 digits that the key
+    pattern accepts.
+    """
     schemes: Counter[tuple[str, int]] = Counter()
     highest: dict[str, int] = {}
     for key in keys:
@@ -118,14 +141,15 @@ def _key_scheme(keys: list[str]) -> tuple[str, int, int]:
             schemes[(prefix, len(number))] += 1
             highest[prefix] = max(highest.get(prefix, 0), int(number))
     if not schemes:
-        return "TC-", 3, 0
+        width = next((w for w in (3, 4, 5, 6, 2, 1) if re.fullmatch(key_pattern, f"TC-{1:0{w}d}")), 3)
+        return "TC-", width, 0
     (prefix, width), _ = schemes.most_common(1)[0]
     return prefix, width, highest[prefix]
 
 
 def _new_keys(product: Product, test_case_keys: list[str], count: int, first_identifier: str) -> list[str]:
     """``count`` free keys after the product's highest test-case key, each matching its key pattern."""
-    prefix, width, number = _key_scheme(test_case_keys)
+    prefix, width, number = _key_scheme(test_case_keys, product.key_pattern)
     keys: list[str] = []
     while len(keys) < count:
         wanted = count - len(keys)
@@ -160,14 +184,14 @@ def _run_state(run: TestRun, counts: dict[str, int], flavours: list[str]) -> dic
     }
 
 
-def _targets(product: Product, keys: set[str]) -> dict[str, Item]:
-    found: dict[str, Item] = {}
+def _targets(product: Product, keys: set[str]) -> dict[str, ItemRef]:
+    found: dict[str, ItemRef] = {}
     ordered = sorted(keys)
     for start in range(0, len(ordered), KEY_CHUNK):
-        for item in Item.objects.filter(product=product, key__in=ordered[start : start + KEY_CHUNK]).only(
-            "pk", "key", "kind", "fingerprint", "revision"
-        ):
-            found[item.key] = item
+        for pk, key, kind, fingerprint, revision in Item.objects.filter(
+            product=product, key__in=ordered[start : start + KEY_CHUNK]
+        ).values_list("pk", "key", "kind", "fingerprint", "revision"):
+            found[key] = ItemRef(pk, key, kind, {}, fingerprint, revision)
     return found
 
 
@@ -175,19 +199,20 @@ def _targets(product: Product, keys: set[str]) -> dict[str, Item]:
 class _Plan:
     entries: list[AuditEntry] = field(default_factory=list)
     unresolved: list[dict[str, str]] = field(default_factory=list)
-    new_links: list[Link] = field(default_factory=list)
+    new_links: list[dict[str, Any]] = field(default_factory=list)  # Link rows by attribute name
 
 
 def _plan_links(
     product: Product,
     cases: list[CaseInput],
-    case_items: list[Item],
-    targets: dict[str, Item],
+    case_items: list[ItemRef],
+    targets: dict[str, ItemRef],
     named: list[list[str]],
     implicit: list[list[str]],
     actor: User | None,
 ) -> _Plan:
     plan = _Plan()
+    now = timezone.now()
     existing = set(
         Link.objects.filter(product=product, link_type__in=REQUIREMENT_LINK_TYPES).values_list(
             "source_id", "target_id", "link_type"
@@ -210,24 +235,29 @@ def _plan_links(
                 continue
             existing.add(edge)
             plan.new_links.append(
-                Link(
-                    product=product,
-                    source_id=item.pk,
-                    target_id=target.pk,
-                    link_type=link_type,
-                    source_kind=item.kind,
-                    target_kind=target.kind,
-                    target_fingerprint=target.fingerprint,
-                    target_revision=target.revision,
-                    created_by=actor,
-                )
+                {
+                    "product_id": product.pk,
+                    "source_id": item.pk,
+                    "target_id": target.pk,
+                    "link_type": link_type,
+                    "source_kind": item.kind,
+                    "target_kind": target.kind,
+                    "target_fingerprint": target.fingerprint,
+                    "target_revision": target.revision,
+                    "created_at": now,
+                    "created_by_id": actor.pk if actor else None,
+                }
             )
     return plan
 
 
 def _create_test_cases(
-    product: Product, cases: list[CaseInput], by_test_id: dict[str, Item], test_case_keys: list[str], actor: User | None
-) -> list[Item]:
+    product: Product,
+    cases: list[CaseInput],
+    by_test_id: dict[str, ItemRef],
+    test_case_keys: list[str],
+    actor: User | None,
+) -> list[ItemRef]:
     """Draft test-case items, flagged unlinked, for identifiers no test case claims."""
     unknown = list(dict.fromkeys(c.identifier for c in cases if c.test_case is None and c.identifier not in by_test_id))
     if not unknown:
@@ -237,36 +267,39 @@ def _create_test_cases(
         titles.setdefault(case.identifier, case.title or case.identifier)
     keys = _new_keys(product, test_case_keys, len(unknown), unknown[0])
     now = timezone.now()
-    items = []
+    rows: list[dict[str, Any]] = []
     for key, identifier in zip(keys, unknown, strict=True):
         attributes = {"test_id": identifier, "unlinked": True}
         title = titles[identifier][:500].strip() or identifier[:500]
-        text = "Created from a test result whose test id matched no test case."
-        items.append(
-            Item(
-                product=product,
-                key=key,
-                kind=ItemKind.TEST_CASE,
-                title=title,
-                text=text,
-                status=ItemStatus.DRAFT,
-                attributes=attributes,
-                fingerprint=item_fingerprint(title=title, text=text, attributes=attributes),
-                created_at=now,
-                created_by=actor,
-                updated_at=now,
-                updated_by=actor,
-            )
+        rows.append(
+            {
+                "product_id": product.pk,
+                "key": key,
+                "kind": ItemKind.TEST_CASE,
+                "title": title,
+                "text": NEW_TEST_CASE_TEXT,
+                "status": ItemStatus.DRAFT,
+                "attributes": attributes,
+                "revision": 1,
+                "fingerprint": item_fingerprint(title=title, text=NEW_TEST_CASE_TEXT, attributes=attributes),
+                "created_at": now,
+                "created_by_id": actor.pk if actor else None,
+                "updated_at": now,
+                "updated_by_id": actor.pk if actor else None,
+            }
         )
-    with wide_batches():
-        Item.objects.bulk_create(items, batch_size=BATCH)
-    if not connection.features.can_return_rows_from_bulk_insert:
-        pks = dict(Item.objects.filter(product=product, key__in=keys).values_list("key", "pk"))
-        for item in items:
-            item.pk = pks[item.key]
-    for item in items:
-        by_test_id[item.attributes["test_id"]] = item
-    return items
+    insert_many(Item, rows)
+    pks: dict[str, int] = {}
+    for start in range(0, len(keys), KEY_CHUNK):
+        pks |= dict(
+            Item.objects.filter(product=product, key__in=keys[start : start + KEY_CHUNK]).values_list("key", "pk")
+        )
+    created = []
+    for row in rows:
+        ref = ItemRef(pks[row["key"]], row["key"], row["kind"], row["attributes"], row["fingerprint"], 1, row["title"])
+        by_test_id[row["attributes"]["test_id"]] = ref
+        created.append(ref)
+    return created
 
 
 @transaction.atomic
@@ -289,31 +322,29 @@ def run_ingest(
         return IngestReport(run=existing, created=False, counts=run_counts(existing), flavours=flavours)
     _cases_check(cases)
 
-    by_test_id: dict[str, Item] = {}
+    by_test_id: dict[str, ItemRef] = {}
     test_case_keys: list[str] = []
     claimed: dict[str, list[str]] = {}
-    for item in (
+    for pk, key, test_id in (
         Item.objects.filter(product=product, kind=ItemKind.TEST_CASE)
-        .only("pk", "key", "kind", "attributes")
         .order_by("key")
+        .values_list("pk", "key", "attributes__test_id")
     ):
-        test_case_keys.append(item.key)
-        test_id = item.attributes.get("test_id") if isinstance(item.attributes, dict) else None
-        if test_id:
-            claimed.setdefault(test_id, []).append(item.key)
-            by_test_id.setdefault(test_id, item)
+        test_case_keys.append(key)
+        if isinstance(test_id, str) and test_id:
+            claimed.setdefault(test_id, []).append(key)
+            by_test_id.setdefault(test_id, ItemRef(pk, key, ItemKind.TEST_CASE, {"test_id": test_id}))
     created_items = _create_test_cases(product, cases, by_test_id, test_case_keys, actor)
-    case_items = [case.test_case or by_test_id[case.identifier] for case in cases]
+    case_items = [ItemRef.of(case.test_case) if case.test_case else by_test_id[case.identifier] for case in cases]
 
     pattern = product.key_pattern
-    implicit = [list(dict.fromkeys(key for text in case.texts for key in keys_in(text, pattern))) for case in cases]
+    implicit = [keys_in("\n".join(text for text in case.texts if text), pattern) for case in cases]
     named = [case.requirement_keys for case in cases]
     targets = _targets(product, {key for keys in [*named, *implicit] for key in keys})
     # A key found in a name or message counts only when it names an item; explicit keys always count.
     implicit = [[key for key in keys if key in targets] for keys in implicit]
     plan = _plan_links(product, cases, case_items, targets, named, implicit, actor)
-    with wide_batches():
-        Link.objects.bulk_create(plan.new_links, batch_size=BATCH)
+    insert_many(Link, plan.new_links)
 
     started_at = run.started_at or min((c.executed_at for c in cases if c.executed_at), default=None)
     test_run = TestRun.objects.create(
@@ -330,26 +361,25 @@ def run_ingest(
         created_by=actor,
         token=token,
     )
-    with wide_batches():
-        TestResult.objects.bulk_create(
-            [
-                TestResult(
-                    run=test_run,
-                    test_case_id=item.pk,
-                    test_identifier=(case.identifier or item.attributes.get("test_id") or item.key)[:500],
-                    status=case.status,
-                    duration=case.duration,
-                    message=case.message,
-                    output=case.output,
-                    rationale=case.rationale,
-                    executed_by=case.executed_by[:255],
-                    executed_at=case.executed_at,
-                    requirement_keys=list(dict.fromkeys([*explicit, *found])),
-                )
-                for case, item, explicit, found in zip(cases, case_items, named, implicit, strict=True)
-            ],
-            batch_size=BATCH,
-        )
+    insert_many(
+        TestResult,
+        [
+            {
+                "run_id": test_run.pk,
+                "test_case_id": item.pk,
+                "test_identifier": (case.identifier or item.attributes.get("test_id") or item.key)[:500],
+                "status": case.status,
+                "duration": case.duration,
+                "message": case.message,
+                "output": case.output,
+                "rationale": case.rationale,
+                "executed_by": case.executed_by[:255],
+                "executed_at": case.executed_at,
+                "requirement_keys": list(dict.fromkeys([*explicit, *found])),
+            }
+            for case, item, explicit, found in zip(cases, case_items, named, implicit, strict=True)
+        ],
+    )
     counts = run_counts(test_run)
     entries = [
         AuditEntry(
@@ -362,8 +392,8 @@ def run_ingest(
                 "key": item.key,
                 "kind": item.kind,
                 "title": item.title,
-                "text": item.text,
-                "status": item.status,
+                "text": NEW_TEST_CASE_TEXT,
+                "status": ItemStatus.DRAFT,
                 "attributes": item.attributes,
                 "revision": item.revision,
             },
@@ -380,19 +410,19 @@ def run_ingest(
             )
         }
         for link in plan.new_links:
-            source_key, target_key = keys_by_pk[link.source_id], keys_by_pk[link.target_id]
+            source_key, target_key = keys_by_pk[link["source_id"]], keys_by_pk[link["target_id"]]
             entries.append(
                 AuditEntry(
                     action="link.created",
                     object_type="traceability.link",
-                    object_id=str(link_ids[(link.source_id, link.target_id, link.link_type)]),
-                    object_repr=f"{product.key}/{source_key} {link.link_type} {target_key}",
+                    object_id=str(link_ids[(link["source_id"], link["target_id"], link["link_type"])]),
+                    object_repr=f"{product.key}/{source_key} {link['link_type']} {target_key}",
                     scope=product.key,
                     after={
                         "source": source_key,
-                        "link_type": link.link_type,
+                        "link_type": link["link_type"],
                         "target": target_key,
-                        "target_revision": link.target_revision,
+                        "target_revision": link["target_revision"],
                     },
                     note=f"named by a result of run #{test_run.pk}",
                 )
