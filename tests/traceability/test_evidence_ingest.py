@@ -339,3 +339,27 @@ def test_release_results_take_the_latest_result_per_test_case(small_graph, devel
     assert result_verdict("error") == "failed"
     assert result_verdict("skipped") is None
     assert release_results(product=product, version="2.0.0") == {}
+
+
+def test_release_results_cost_one_query_for_one_and_many_results(
+    small_graph, make_item, developer, django_assert_num_queries
+):
+    product = small_graph["SRS-1"].product
+    for number in range(2, 12):
+        make_item(f"TC-{number}", "test_case", attributes={"test_id": f"t{number}"})
+
+    def post(count: int, version: str) -> None:
+        results_record(
+            product=product,
+            run=run_input_clean(version=version),
+            results=[{"test_id": f"t{n}", "status": "passed"} for n in range(2, 2 + count)],
+            actor=developer,
+        )
+
+    post(1, "1.0.0")
+    post(10, "2.0.0")
+    post(10, "2.0.0-rc1")
+    with django_assert_num_queries(1):
+        assert len(release_results(product=product, version="1.0.0")) == 1
+    with django_assert_num_queries(1):
+        assert len(release_results(product=product, version="2.0.0")) == 10
