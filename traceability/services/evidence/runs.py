@@ -23,6 +23,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models.fields.json import KeyTextTransform
 from django.utils import timezone
 
 from qms.errors import InvalidInput
@@ -37,7 +38,6 @@ from traceability.services.evidence.inputs import CaseInput, RunInput
 from traceability.services.evidence.references import keys_in
 from traceability.services.items import item_fingerprint
 
-BATCH = 2000
 KEY_CHUNK = 2000
 UNRESOLVED_SHOWN = 100
 REQUIREMENT_LINK_TYPES = (LinkType.VERIFIES, LinkType.VALIDATES)
@@ -327,8 +327,9 @@ def run_ingest(
     claimed: dict[str, list[str]] = {}
     for pk, key, test_id in (
         Item.objects.filter(product=product, kind=ItemKind.TEST_CASE)
+        .annotate(test_id=KeyTextTransform("test_id", "attributes"))  # text, no JSON decoding per row
         .order_by("key")
-        .values_list("pk", "key", "attributes__test_id")
+        .values_list("pk", "key", "test_id")
     ):
         test_case_keys.append(key)
         if isinstance(test_id, str) and test_id:
