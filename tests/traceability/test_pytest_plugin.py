@@ -131,3 +131,21 @@ def test_commit_msg_hook_warns_without_a_key(tmp_path, message, env, code, warns
     done = run_hook(tmp_path, message, **env)
     assert done.returncode == code
     assert ("names no known item key" in done.stderr) is warns
+
+
+@pytest.mark.requirement("QI-410")
+@pytest.mark.django_db(
+    transaction=True, serialized_rollback=True
+)  # keep the migrations' rows (roles, audit chain head)
+def test_commit_msg_hook_asks_the_server_which_keys_exist(tmp_path, live_server, small_graph, developer):
+    from tests.conftest import token_client
+
+    client = token_client(developer, [])
+    token = client._credentials["HTTP_AUTHORIZATION"].split()[1]
+    env = {"QI_URL": live_server.url, "QI_TOKEN": token, "QI_PRODUCT": "DEMO", "QI_HOOK_STRICT": "1"}
+    known = run_hook(tmp_path, "Round doses down\n\nImplements: SRS-1\n", **env)
+    assert (known.returncode, known.stderr) == (0, "")
+    unknown = run_hook(tmp_path, "Round doses down\n\nImplements: SRS-999\n", **env)
+    assert unknown.returncode == 1
+    assert unknown.stderr.splitlines()[0] == "commit-msg: SRS-999 is not an item of DEMO"
+    assert "names no known item key" in unknown.stderr
