@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from tests.conftest import token_client
 from traceability.models import Link
 from traceability.services.evidence import junit_ingest, run_input_clean
 from traceability.services.evidence.junit import junit_parse
@@ -134,12 +135,9 @@ def test_commit_msg_hook_warns_without_a_key(tmp_path, message, env, code, warns
 
 
 @pytest.mark.requirement("QI-410")
-@pytest.mark.django_db(
-    transaction=True, serialized_rollback=True
-)  # keep the migrations' rows (roles, audit chain head)
+# The live server needs committed data; serialized_rollback restores the migrations' rows after.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_commit_msg_hook_asks_the_server_which_keys_exist(tmp_path, live_server, small_graph, developer):
-    from tests.conftest import token_client
-
     client = token_client(developer, [])
     token = client._credentials["HTTP_AUTHORIZATION"].split()[1]
     env = {"QI_URL": live_server.url, "QI_TOKEN": token, "QI_PRODUCT": "DEMO", "QI_HOOK_STRICT": "1"}
