@@ -7,8 +7,9 @@ One entry point, :func:`run_ingest`, does the work for every source, in bulk:
   product's test cases, e.g. ``TC-081``);
 - requirement keys the result names (a ``requirements`` property, or keys of the product's
   ``key_pattern`` in the test name, docstring or message) become ``verifies`` links (``validates``
-  for a user need), checked against the link rules; a key that names no item, or an item a test
-  cannot verify, is reported and skipped;
+  for a user need), checked against the link rules; an explicit key that names no item, or any
+  key naming an item a test cannot verify, is reported and skipped (a key-like word in a name or
+  message that names no item, e.g. ``UTF-8``, is ignored);
 - the run is stored once: its ``digest`` covers the payload and what it is bound to, so posting
   the same run again returns the stored run and changes nothing.
 
