@@ -173,3 +173,6 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
+
+# Evidence uploads (JUnit XML, commit batches, webhook payloads): larger bodies are refused with 400.
+EVIDENCE_MAX_UPLOAD_BYTES = int(float(os.environ.get("EVIDENCE_MAX_UPLOAD_MB", "20")) * 1024 * 1024)

@@ -115,3 +115,7 @@ def small_graph(make_item: Callable[..., Item], qm: User) -> dict[str, Item]:
     ]:
         link_create(source=items[source], target=items[target], link_type=link_type, actor=qm)
     return items
+
+
+# The project's own pytest plugin: @pytest.mark.requirement("KEY") writes the key into the JUnit XML.
+pytest_plugins = ["tools.pytest_qinterface"]

@@ -7,7 +7,9 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from qms.admin import RoleAdmin, RoleInline
+from qms.errors import InvalidInput
 from qms.roles import Scope, acting_user
+from traceability.kinds import ItemKind
 from traceability.models import (
     Baseline,
     ClauseLink,
@@ -15,11 +17,14 @@ from traceability.models import (
     CommitLink,
     Item,
     Link,
+    ManualExecution,
     Product,
     Release,
     TestResult,
     TestRun,
 )
+from traceability.models.evidence import REVIEWED_STATUSES
+from traceability.services.evidence import manual_executions_record, run_input_clean
 from traceability.services.items import item_create, item_delete, item_fields_clean, item_key_problem, item_update
 from traceability.services.links import link_create, link_cycle, link_delete, link_problem
 from traceability.services.products import product_create, product_update
@@ -279,3 +284,90 @@ class CommitAdmin(ReadOnlyAdmin):
     list_filter = ["product"]
     search_fields = ["sha", "message", "author_name"]
     inlines = [CommitLinkInline]
+
+
+class ManualExecutionAdminForm(forms.ModelForm):
+    """One manual execution of a test case: tester, date, result, notes (and a rationale for reviewed results)."""
+
+    version = forms.CharField(required=False, help_text="Release version tested (a version or a commit SHA)")
+    commit_sha = forms.CharField(required=False, label="Commit SHA")
+    environment = forms.CharField(required=False)
+
+    class Meta:
+        model = ManualExecution
+        fields = ["test_case", "status", "executed_by", "executed_at", "message", "rationale", "duration"]
+        labels = {"message": "Notes", "executed_by": "Tester", "executed_at": "Executed at"}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "test_case" in self.fields:
+            field = self.fields["test_case"]
+            field.required = True
+            field.queryset = Item.objects.filter(kind=ItemKind.TEST_CASE).select_related("product")  # type: ignore[attr-defined]
+            self.fields["executed_at"].required = True
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        try:
+            data["run"] = run_input_clean(
+                version=data.get("version", ""),
+                commit_sha=data.get("commit_sha", ""),
+                environment=data.get("environment", ""),
+            )
+        except InvalidInput as exc:
+            field = exc.context.get("field")
+            self.add_error("commit_sha" if field == "commit" else "version", exc.message)
+        if data.get("status") in REVIEWED_STATUSES and not (data.get("rationale") or "").strip():
+            self.add_error("rationale", f"a {data['status']} result needs a rationale")
+        return data
+
+
+@admin.register(ManualExecution)
+class ManualExecutionAdmin(RoleAdmin):
+    """Record manual test executions; they are stored as a manual test run through the evidence service."""
+
+    write_scope = Scope.EVIDENCE
+    form = ManualExecutionAdminForm
+    list_display = ["test_case", "status", "executed_by", "executed_at", "run"]
+    list_filter = ["run__product", "status"]
+    search_fields = ["test_case__key", "executed_by", "message"]
+    list_select_related = ["test_case", "run__product"]
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return super().get_queryset(request).filter(run__source="manual")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [f.name for f in TestResult._meta.fields] if obj is not None else []
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: ManualExecution, form: Any, change: bool) -> None:
+        data = form.cleaned_data
+        item = data["test_case"]
+        report = manual_executions_record(
+            product=item.product,
+            run=data["run"],
+            executions=[
+                {
+                    "test_case": item.key,
+                    "status": data["status"],
+                    "executed_by": data.get("executed_by") or "",
+                    "executed_at": data["executed_at"].isoformat(),
+                    "notes": data.get("message") or "",
+                    "rationale": data.get("rationale") or "",
+                    "duration": data.get("duration"),
+                }
+            ],
+            actor=acting_user(request.user),
+        )
+        result = report.run.results.order_by("id").first()
+        assert result is not None
+        obj.pk = result.pk
+        obj.run_id = result.run_id
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        """Nothing: the service stored everything."""

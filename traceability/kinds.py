@@ -181,6 +181,11 @@ ATTRIBUTES: dict[str, tuple[Attr, ...]] = {
         Attr("level", choices=TEST_LEVELS),
         Attr("steps"),
         Attr("expected"),
+        Attr(
+            "unlinked",
+            bool,
+            help="Created automatically for a CI result whose test id matched no test case; a curator clears it",
+        ),
     ),
     K.ANOMALY: (
         Attr("state", choices=ANOMALY_STATES),
@@ -194,10 +199,14 @@ ATTRIBUTES: dict[str, tuple[Attr, ...]] = {
 }
 
 
+_BOOL_TEXT = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+
+
 def attributes_validate(kind: str, attributes: Any) -> dict[str, Any]:
     """Return the cleaned attributes of an item of this kind, or raise ValueError naming the problem.
 
-    Empty strings are dropped; integers given as digit strings (spreadsheets) are converted.
+    Empty strings are dropped; integers given as digit strings (spreadsheets) are converted; a
+    true/false attribute accepts true/false/yes/no/1/0 and is dropped when false.
     """
     if attributes is None:
         attributes = {}
@@ -212,7 +221,14 @@ def attributes_validate(kind: str, attributes: Any) -> dict[str, Any]:
             raise ValueError(f"unknown attribute '{name}' for {kind} (allowed: {allowed})")
         if value is None or value == "":
             continue
-        if attr.type is int:
+        if attr.type is bool:
+            if isinstance(value, str) and value.strip().lower() in _BOOL_TEXT:
+                value = _BOOL_TEXT[value.strip().lower()]
+            if not isinstance(value, bool):
+                raise ValueError(f"attribute '{name}' must be true or false, got {value!r}")
+            if not value:
+                continue  # false is the same as absent
+        elif attr.type is int:
             if isinstance(value, str) and value.strip().lstrip("-").isdigit():
                 value = int(value.strip())
             if isinstance(value, bool) or not isinstance(value, int):

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from traceability.api import views
+from traceability.api.evidence.urls import urlpatterns as evidence_urlpatterns
 
 urlpatterns = [
     path("products/", views.ProductListView.as_view(), name="api-product-list"),
@@ -26,3 +27,5 @@ urlpatterns = [
         name="api-clause-link-detail",
     ),
 ]
+
+urlpatterns += evidence_urlpatterns

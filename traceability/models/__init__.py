@@ -4,10 +4,12 @@ from traceability.models.evidence import (
     Commit,
     CommitLink,
     CommitLinkKind,
+    ManualExecution,
     ResultStatus,
     TestResult,
     TestRun,
     TestRunSource,
+    WebhookSecret,
 )
 from traceability.models.items import ClauseLink, Item, Link
 from traceability.models.products import Product, default_risk_matrix
@@ -21,6 +23,7 @@ __all__ = [
     "CommitLinkKind",
     "Item",
     "Link",
+    "ManualExecution",
     "Product",
     "Release",
     "ReleaseState",
@@ -28,5 +31,6 @@ __all__ = [
     "TestResult",
     "TestRun",
     "TestRunSource",
+    "WebhookSecret",
     "default_risk_matrix",
 ]

@@ -70,7 +70,8 @@ class TestResult(models.Model):
     test_identifier = models.CharField(max_length=500)
     status = models.CharField(max_length=32, choices=ResultStatus.choices)
     duration = models.FloatField(null=True, blank=True, help_text="Seconds")
-    message = models.TextField(blank=True)
+    message = models.TextField(blank=True, help_text="Failure, error or skip message; notes of a manual execution")
+    output = models.TextField(blank=True, help_text="Captured system-out / system-err, truncated")
     rationale = models.TextField(blank=True, help_text="Why a reviewed status was accepted")
     executed_by = models.CharField(max_length=255, blank=True, help_text="Tester, for manual executions")
     executed_at = models.DateTimeField(null=True, blank=True)
@@ -89,6 +90,16 @@ class TestResult(models.Model):
 
     def __str__(self) -> str:
         return f"{self.test_identifier}: {self.status}"
+
+
+class ManualExecution(TestResult):
+    """A result of a manual test execution (tester, date, result, notes); recorded in the admin."""
+
+    __test__ = False
+
+    class Meta:
+        proxy = True
+        verbose_name = "manual test execution"
 
 
 class Commit(models.Model):
@@ -130,3 +141,24 @@ class CommitLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.commit} {self.kind} {self.item}"
+
+
+class WebhookSecret(models.Model):
+    """The shared secret that GitHub (HMAC of the body) and GitLab (token header) webhooks present.
+
+    Kept in clear because an HMAC can only be checked with the secret itself; it is shown once,
+    when it is set, and never in the admin or the API afterwards.
+    """
+
+    product = models.OneToOneField(Product, on_delete=models.CASCADE, related_name="webhook_secret")
+    secret = models.CharField(max_length=128)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["product_id"]
+
+    def __str__(self) -> str:
+        return f"webhook secret of {self.product_id}"

@@ -1,0 +1,50 @@
+"""Developer evidence: test runs and results (JUnit XML, JSON, manual executions), commits, webhooks.
+
+Public entry points:
+
+- ``junit_ingest``, ``results_record``, ``manual_executions_record`` (→ ``IngestReport``)
+- ``run_input_clean`` (validate the version / commit SHA a run is bound to)
+- ``commit_inputs_parse``, ``commits_ingest`` (→ ``CommitBatchReport``)
+- ``webhook_secret_rotate``, ``github_signature_verify``, ``gitlab_token_verify``,
+  ``github_push_commits``, ``gitlab_push_commits``
+- ``junit_parse`` (reading only, no database)
+"""
+
+from traceability.services.evidence.commits import CommitBatchReport, CommitInput, commit_inputs_parse, commits_ingest
+from traceability.services.evidence.inputs import CaseInput, RunInput, run_input_clean
+from traceability.services.evidence.junit import JunitCase, JunitFile, junit_parse
+from traceability.services.evidence.runs import IngestReport, run_counts, run_ingest
+from traceability.services.evidence.sources import junit_ingest, manual_executions_record, results_record
+from traceability.services.evidence.webhooks import (
+    github_push_commits,
+    github_signature_verify,
+    gitlab_push_commits,
+    gitlab_token_verify,
+    webhook_payload,
+    webhook_secret_rotate,
+)
+
+__all__ = [
+    "CaseInput",
+    "CommitBatchReport",
+    "CommitInput",
+    "IngestReport",
+    "JunitCase",
+    "JunitFile",
+    "RunInput",
+    "commit_inputs_parse",
+    "commits_ingest",
+    "github_push_commits",
+    "github_signature_verify",
+    "gitlab_push_commits",
+    "gitlab_token_verify",
+    "junit_ingest",
+    "junit_parse",
+    "manual_executions_record",
+    "results_record",
+    "run_counts",
+    "run_ingest",
+    "run_input_clean",
+    "webhook_payload",
+    "webhook_secret_rotate",
+]

@@ -1,0 +1,456 @@
+"""Writes of test evidence: a test run with its results, from JUnit XML, JSON or manual executions.
+
+One entry point, :func:`run_ingest`, does the work for every source, in bulk:
+
+- each result is matched to a test-case item by the item attribute ``test_id``; an unknown
+  identifier creates a draft test-case item flagged ``unlinked`` (key: the next free key of the
+  product's test cases, e.g. ``TC-081``);
+- requirement keys the result names (a ``requirements`` property, or keys of the product's
+  ``key_pattern`` in the test name, docstring or message) become ``verifies`` links (``validates``
+  for a user need), checked against the link rules; an explicit key that names no item, or any
+  key naming an item a test cannot verify, is reported and skipped (a key-like word in a name or
+  message that names no item, e.g. ``UTF-8``, is ignored);
+- the run is stored once: its ``digest`` covers the payload and what it is bound to, so posting
+  the same run again returns the stored run and changes nothing.
+
+Audit: one ``test_run.created`` event per run (not per result), plus ``item.created`` for every
+test case created and ``link.created`` for every link created, so item histories stay complete.
+"""
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models.fields.json import KeyTextTransform
+from django.utils import timezone
+
+from qms.errors import InvalidInput
+from qms.models import ApiToken
+from qms.services import AuditEntry, audit_record_many
+from traceability.kinds import ItemKind, ItemStatus, LinkType, link_allowed
+from traceability.models import Item, Link, Product, ResultStatus, TestResult, TestRun
+from traceability.models.evidence import REVIEWED_STATUSES
+from traceability.models.items import ITEM_KEY_RE
+from traceability.services.evidence.bulk import insert_many, wide_batches
+from traceability.services.evidence.inputs import CaseInput, RunInput
+from traceability.services.evidence.references import keys_in
+from traceability.services.items import item_fingerprint
+
+KEY_CHUNK = 2000
+UNRESOLVED_SHOWN = 100
+REQUIREMENT_LINK_TYPES = (LinkType.VERIFIES, LinkType.VALIDATES)
+_NUMBERED = re.compile(r"^(?P<prefix>.*?)(?P<number>\d+)$")
+STATUSES = frozenset(ResultStatus.values)
+NEW_TEST_CASE_TEXT = "Created from a test result whose test id matched no test case."
+
+
+@dataclass(frozen=True)
+class ItemRef:
+    """What ingestion needs of an item, read as plain values (no model instances for 10,000 rows)."""
+
+    pk: int
+    key: str
+    kind: str
+    attributes: dict[str, Any]
+    fingerprint: str = ""
+    revision: int = 1
+    title: str = ""
+
+    @classmethod
+    def of(cls, item: Item) -> "ItemRef":
+        return cls(item.pk, item.key, item.kind, item.attributes, item.fingerprint, item.revision, item.title)
+
+
+@dataclass
+class IngestReport:
+    run: TestRun
+    created: bool
+    counts: dict[str, int]
+    test_cases_created: int = 0
+    links_created: int = 0
+    unresolved: list[dict[str, str]] = field(default_factory=list)
+    unresolved_count: int = 0
+    flavours: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        """The summary printed by ``ingest_junit --json`` and returned by the API."""
+        return {
+            "run": self.run.pk,
+            "created": self.created,
+            "product": self.run.product.key,
+            "version": self.run.version,
+            "commit": self.run.commit_sha,
+            "source": self.run.source,
+            "flavours": self.flavours,
+            **self.counts,
+            "test_cases_created": self.test_cases_created,
+            "links_created": self.links_created,
+            "unresolved_count": self.unresolved_count,
+            "unresolved": self.unresolved,
+        }
+
+
+def _cases_check(cases: list[CaseInput]) -> None:
+    if not cases:
+        raise InvalidInput("the run holds no test results", field="results")
+    for index, case in enumerate(cases):
+        where = f"result {index + 1} ({case.identifier or 'no identifier'})"
+        if not case.identifier and case.test_case is None:
+            raise InvalidInput(f"{where}: a result needs a test identifier", field="test_id")
+        if case.status not in STATUSES:
+            raise InvalidInput(
+                f"{where}: unknown status {case.status!r} (statuses: {', '.join(ResultStatus.values)})",
+                field="status",
+            )
+        if case.status in REVIEWED_STATUSES and not case.rationale.strip():
+            raise InvalidInput(f"{where}: status {case.status} needs a rationale", field="rationale")
+
+
+def run_counts(run: TestRun) -> dict[str, int]:
+    """Results by status and how many are linked to a requirement (two queries)."""
+    by_status = dict(Counter(run.results.values_list("status", flat=True).order_by()))
+    linked = (
+        run.results.filter(test_case__links_out__link_type__in=REQUIREMENT_LINK_TYPES).values("pk").distinct().count()
+    )
+    return {
+        "results": sum(by_status.values()),
+        "passed": by_status.get(ResultStatus.PASSED, 0),
+        "failed": by_status.get(ResultStatus.FAILED, 0),
+        "errors": by_status.get(ResultStatus.ERROR, 0),
+        "skipped": by_status.get(ResultStatus.SKIPPED, 0),
+        "passed_with_exception": by_status.get(ResultStatus.PASSED_WITH_EXCEPTION, 0),
+        "failed_accepted": by_status.get(ResultStatus.FAILED_ACCEPTED, 0),
+        "linked": linked,
+    }
+
+
+def _key_scheme(keys: list[str], key_pattern: str) -> tuple[str, int, int]:
+    """Prefix, digit width and highest number of the product's test-case keys (``TC-``, 3, 80).
+
+    Without test cases yet: ``TC-`` and the first width of 3, 4, 5, 6, 2, 1 digits that the key
+    pattern accepts.
+    """
+    schemes: Counter[tuple[str, int]] = Counter()
+    highest: dict[str, int] = {}
+    for key in keys:
+        match = _NUMBERED.match(key)
+        if match:
+            prefix, number = match.group("prefix"), match.group("number")
+            schemes[(prefix, len(number))] += 1
+            highest[prefix] = max(highest.get(prefix, 0), int(number))
+    if not schemes:
+        width = next((w for w in (3, 4, 5, 6, 2, 1) if re.fullmatch(key_pattern, f"TC-{1:0{w}d}")), 3)
+        return "TC-", width, 0
+    (prefix, width), _ = schemes.most_common(1)[0]
+    return prefix, width, highest[prefix]
+
+
+def _new_keys(product: Product, test_case_keys: list[str], count: int, first_identifier: str) -> list[str]:
+    """``count`` free keys after the product's highest test-case key, each matching its key pattern."""
+    prefix, width, number = _key_scheme(test_case_keys, product.key_pattern)
+    keys: list[str] = []
+    while len(keys) < count:
+        wanted = count - len(keys)
+        candidates = [f"{prefix}{number + i:0{width}d}" for i in range(1, wanted + 1)]
+        number += wanted
+        for key in candidates:
+            if not re.fullmatch(product.key_pattern, key) or not re.fullmatch(ITEM_KEY_RE, key):
+                raise InvalidInput(
+                    f"no test case has test_id {first_identifier!r}, and the next test-case key {key} does not match "
+                    f"the key pattern of {product.key} ({product.key_pattern}); create the test case with that test_id",
+                    code="test_case_key",
+                )
+        taken = set(Item.objects.filter(product=product, key__in=candidates).values_list("key", flat=True))
+        keys += [key for key in candidates if key not in taken]
+    return keys
+
+
+def _run_state(run: TestRun, counts: dict[str, int], flavours: list[str]) -> dict[str, Any]:
+    return {
+        "version": run.version,
+        "commit_sha": run.commit_sha,
+        "source": run.source,
+        "name": run.name,
+        "environment": run.environment,
+        "ci_job_url": run.ci_job_url,
+        "started_at": run.started_at.isoformat() if run.started_at else None,
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "digest": run.digest,
+        "token": run.token.name if run.token else None,
+        "flavours": flavours,
+        **counts,
+    }
+
+
+def _targets(product: Product, keys: set[str]) -> dict[str, ItemRef]:
+    found: dict[str, ItemRef] = {}
+    ordered = sorted(keys)
+    for start in range(0, len(ordered), KEY_CHUNK):
+        for pk, key, kind, fingerprint, revision in Item.objects.filter(
+            product=product, key__in=ordered[start : start + KEY_CHUNK]
+        ).values_list("pk", "key", "kind", "fingerprint", "revision"):
+            found[key] = ItemRef(pk, key, kind, {}, fingerprint, revision)
+    return found
+
+
+@dataclass
+class _Plan:
+    entries: list[AuditEntry] = field(default_factory=list)
+    unresolved: list[dict[str, str]] = field(default_factory=list)
+    new_links: list[dict[str, Any]] = field(default_factory=list)  # Link rows by attribute name
+
+
+def _plan_links(
+    product: Product,
+    cases: list[CaseInput],
+    case_items: list[ItemRef],
+    targets: dict[str, ItemRef],
+    named: list[list[str]],
+    implicit: list[list[str]],
+    actor: User | None,
+) -> _Plan:
+    plan = _Plan()
+    now = timezone.now()
+    existing = set(
+        Link.objects.filter(product=product, link_type__in=REQUIREMENT_LINK_TYPES).values_list(
+            "source_id", "target_id", "link_type"
+        )
+    )
+    for case, item, explicit, found in zip(cases, case_items, named, implicit, strict=True):
+        for key in dict.fromkeys([*explicit, *found]):
+            target = targets.get(key)
+            if target is None:
+                plan.unresolved.append({"test": case.identifier, "key": key, "problem": "no such item"})
+                continue
+            link_type = next((t for t in REQUIREMENT_LINK_TYPES if link_allowed(item.kind, t, target.kind)), None)
+            if link_type is None or target.pk == item.pk:
+                plan.unresolved.append(
+                    {"test": case.identifier, "key": key, "problem": f"a test case cannot verify a {target.kind}"}
+                )
+                continue
+            edge = (item.pk, target.pk, link_type)
+            if edge in existing:
+                continue
+            existing.add(edge)
+            plan.new_links.append(
+                {
+                    "product_id": product.pk,
+                    "source_id": item.pk,
+                    "target_id": target.pk,
+                    "link_type": link_type,
+                    "source_kind": item.kind,
+                    "target_kind": target.kind,
+                    "target_fingerprint": target.fingerprint,
+                    "target_revision": target.revision,
+                    "created_at": now,
+                    "created_by_id": actor.pk if actor else None,
+                }
+            )
+    return plan
+
+
+def _create_test_cases(
+    product: Product,
+    cases: list[CaseInput],
+    by_test_id: dict[str, ItemRef],
+    test_case_keys: list[str],
+    actor: User | None,
+) -> list[ItemRef]:
+    """Draft test-case items, flagged unlinked, for identifiers no test case claims."""
+    unknown = list(dict.fromkeys(c.identifier for c in cases if c.test_case is None and c.identifier not in by_test_id))
+    if not unknown:
+        return []
+    titles: dict[str, str] = {}
+    for case in cases:
+        titles.setdefault(case.identifier, case.title or case.identifier)
+    keys = _new_keys(product, test_case_keys, len(unknown), unknown[0])
+    now = timezone.now()
+    rows: list[dict[str, Any]] = []
+    for key, identifier in zip(keys, unknown, strict=True):
+        attributes = {"test_id": identifier, "unlinked": True}
+        title = titles[identifier][:500].strip() or identifier[:500]
+        rows.append(
+            {
+                "product_id": product.pk,
+                "key": key,
+                "kind": ItemKind.TEST_CASE,
+                "title": title,
+                "text": NEW_TEST_CASE_TEXT,
+                "status": ItemStatus.DRAFT,
+                "attributes": attributes,
+                "revision": 1,
+                "fingerprint": item_fingerprint(title=title, text=NEW_TEST_CASE_TEXT, attributes=attributes),
+                "created_at": now,
+                "created_by_id": actor.pk if actor else None,
+                "updated_at": now,
+                "updated_by_id": actor.pk if actor else None,
+            }
+        )
+    insert_many(Item, rows)
+    pks: dict[str, int] = {}
+    for start in range(0, len(keys), KEY_CHUNK):
+        pks |= dict(
+            Item.objects.filter(product=product, key__in=keys[start : start + KEY_CHUNK]).values_list("key", "pk")
+        )
+    created = []
+    for row in rows:
+        ref = ItemRef(pks[row["key"]], row["key"], row["kind"], row["attributes"], row["fingerprint"], 1, row["title"])
+        by_test_id[row["attributes"]["test_id"]] = ref
+        created.append(ref)
+    return created
+
+
+@transaction.atomic
+def run_ingest(
+    *,
+    product: Product,
+    run: RunInput,
+    cases: list[CaseInput],
+    source: str,
+    digest: str,
+    actor: User | None,
+    token: ApiToken | None = None,
+    flavours: list[str] | None = None,
+) -> IngestReport:
+    """Store a run and its results (see the module documentation); idempotent by ``digest``."""
+    flavours = flavours or []
+    product = Product.objects.select_for_update().get(pk=product.pk)  # one ingestion per product at a time
+    existing = TestRun.objects.filter(product=product, digest=digest).select_related("product").first()
+    if existing is not None:
+        return IngestReport(run=existing, created=False, counts=run_counts(existing), flavours=flavours)
+    _cases_check(cases)
+
+    by_test_id: dict[str, ItemRef] = {}
+    test_case_keys: list[str] = []
+    claimed: dict[str, list[str]] = {}
+    for pk, key, test_id in (
+        Item.objects.filter(product=product, kind=ItemKind.TEST_CASE)
+        .annotate(test_id=KeyTextTransform("test_id", "attributes"))  # text, no JSON decoding per row
+        .order_by("key")
+        .values_list("pk", "key", "test_id")
+    ):
+        test_case_keys.append(key)
+        if isinstance(test_id, str) and test_id:
+            claimed.setdefault(test_id, []).append(key)
+            by_test_id.setdefault(test_id, ItemRef(pk, key, ItemKind.TEST_CASE, {"test_id": test_id}))
+    created_items = _create_test_cases(product, cases, by_test_id, test_case_keys, actor)
+    case_items = [ItemRef.of(case.test_case) if case.test_case else by_test_id[case.identifier] for case in cases]
+
+    pattern = product.key_pattern
+    implicit = [keys_in("\n".join(text for text in case.texts if text), pattern) for case in cases]
+    named = [case.requirement_keys for case in cases]
+    targets = _targets(product, {key for keys in [*named, *implicit] for key in keys})
+    # A key found in a name or message counts only when it names an item; explicit keys always count.
+    implicit = [[key for key in keys if key in targets] for keys in implicit]
+    plan = _plan_links(product, cases, case_items, targets, named, implicit, actor)
+    insert_many(Link, plan.new_links)
+
+    started_at = run.started_at or min((c.executed_at for c in cases if c.executed_at), default=None)
+    test_run = TestRun.objects.create(
+        product=product,
+        version=run.version,
+        commit_sha=run.commit_sha,
+        source=source,
+        name=run.name,
+        ci_job_url=run.ci_job_url,
+        environment=run.environment,
+        started_at=started_at,
+        finished_at=run.finished_at,
+        digest=digest,
+        created_by=actor,
+        token=token,
+    )
+    insert_many(
+        TestResult,
+        [
+            {
+                "run_id": test_run.pk,
+                "test_case_id": item.pk,
+                "test_identifier": (case.identifier or item.attributes.get("test_id") or item.key)[:500],
+                "status": case.status,
+                "duration": case.duration,
+                "message": case.message,
+                "output": case.output,
+                "rationale": case.rationale,
+                "executed_by": case.executed_by[:255],
+                "executed_at": case.executed_at,
+                "requirement_keys": list(dict.fromkeys([*explicit, *found])),
+            }
+            for case, item, explicit, found in zip(cases, case_items, named, implicit, strict=True)
+        ],
+    )
+    counts = run_counts(test_run)
+    entries = [
+        AuditEntry(
+            action="item.created",
+            object_type="traceability.item",
+            object_id=str(item.pk),
+            object_repr=f"{product.key}/{item.key}",
+            scope=product.key,
+            after={
+                "key": item.key,
+                "kind": item.kind,
+                "title": item.title,
+                "text": NEW_TEST_CASE_TEXT,
+                "status": ItemStatus.DRAFT,
+                "attributes": item.attributes,
+                "revision": item.revision,
+            },
+            note=f"created for an unknown test id in run #{test_run.pk}",
+        )
+        for item in created_items
+    ]
+    if plan.new_links:
+        keys_by_pk = {item.pk: item.key for item in case_items} | {item.pk: item.key for item in targets.values()}
+        link_ids = {
+            (s, t, lt): pk
+            for pk, s, t, lt in Link.objects.filter(product=product, link_type__in=REQUIREMENT_LINK_TYPES).values_list(
+                "pk", "source_id", "target_id", "link_type"
+            )
+        }
+        for link in plan.new_links:
+            source_key, target_key = keys_by_pk[link["source_id"]], keys_by_pk[link["target_id"]]
+            entries.append(
+                AuditEntry(
+                    action="link.created",
+                    object_type="traceability.link",
+                    object_id=str(link_ids[(link["source_id"], link["target_id"], link["link_type"])]),
+                    object_repr=f"{product.key}/{source_key} {link['link_type']} {target_key}",
+                    scope=product.key,
+                    after={
+                        "source": source_key,
+                        "link_type": link["link_type"],
+                        "target": target_key,
+                        "target_revision": link["target_revision"],
+                    },
+                    note=f"named by a result of run #{test_run.pk}",
+                )
+            )
+    duplicates = sorted(test_id for test_id, keys in claimed.items() if len(keys) > 1)
+    entries.append(
+        AuditEntry(
+            action="test_run.created",
+            object_type="traceability.testrun",
+            object_id=str(test_run.pk),
+            object_repr=f"{product.key}/run #{test_run.pk}",
+            scope=product.key,
+            after=_run_state(test_run, counts, flavours)
+            | {"test_cases_created": len(created_items), "links_created": len(plan.new_links)},
+            note="; ".join(f"test id {t!r} is claimed by {', '.join(claimed[t])}" for t in duplicates[:5]),
+        )
+    )
+    with wide_batches():
+        audit_record_many(actor=actor, entries=entries)
+    return IngestReport(
+        run=test_run,
+        created=True,
+        counts=counts,
+        test_cases_created=len(created_items),
+        links_created=len(plan.new_links),
+        unresolved=plan.unresolved[:UNRESOLVED_SHOWN],
+        unresolved_count=len(plan.unresolved),
+        flavours=flavours,
+    )
