@@ -175,9 +175,12 @@ def item_text_diff(before: TraceItem, after: TraceItem) -> str:
 
 
 def _label(graph: TraceGraph) -> str:
-    if graph.source == "live" or graph.release is None:
+    """A version (frozen), a version marked not frozen (live data with its evidence), or "live"."""
+    if graph.release is None:
         return "live"
-    return graph.release.version
+    if graph.is_frozen:
+        return graph.release.version
+    return f"{graph.release.version} (not frozen)"
 
 
 @without_gc
