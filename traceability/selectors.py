@@ -152,6 +152,16 @@ def release_previous(release: Release) -> Release | None:
     )
 
 
+def release_last_frozen(*, product: Product) -> Release | None:
+    """The product's most recently frozen release."""
+    return (
+        Release.objects.filter(product=product, frozen_at__isnull=False)
+        .select_related("product")
+        .order_by("-frozen_at", "-id")
+        .first()
+    )
+
+
 def release_signatures(release: Release) -> QuerySet[Signature]:
     """The signature manifest of a release, oldest first."""
     return signature_list(record_type="traceability.release", record_id=str(release.pk))

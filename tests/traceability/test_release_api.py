@@ -73,6 +73,11 @@ def test_unknown_product_or_release_is_404(api_client, auditor, product):
         assert response.status_code == 404, path
     assert client.get(f"{BASE}/releases/9.9/matrix/").json()["detail"] == "DEMO has no release '9.9'"
     assert client.get("/api/v1/products/NOPE/matrix/").json()["detail"] == "no product 'NOPE'"
+    nothing_frozen = client.get(f"{BASE}/diff/")
+    assert (nothing_frozen.status_code, nothing_frozen.json()["detail"]) == (
+        404,
+        "DEMO has no frozen release to compare with",
+    )
 
 
 def test_freeze_over_the_api(api_client, qm, auditor, clean, product):
@@ -232,7 +237,8 @@ def test_diff_and_impact(api_client, auditor, qm, small_graph, product):
     client = api_client(auditor)
     diff = client.get(f"{BASE}/diff/?from=1.0").json()
     assert (diff["before"], diff["after"], [c["key"] for c in diff["items_changed"]]) == ("1.0", "live", ["SYS-1"])
-    assert client.get(f"{BASE}/diff/").json()["detail"] == "'from' is required: the version of the earlier release"
+    assert client.get(f"{BASE}/diff/").json()["before"] == "1.0"  # the last frozen release
+    assert client.get("/api/v1/products/DEMO/diff/?from=").json()["before"] == "1.0"
     assert client.get(f"{BASE}/diff/?from=1.0&to=2.0").status_code == 404
     impact = client.get(f"{BASE}/items/SYS-1/impact/").json()
     assert (

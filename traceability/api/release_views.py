@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from qms.api.pagination import Pagination
-from qms.errors import Forbidden, InvalidInput
+from qms.errors import Forbidden, NotFound
 from qms.models import Signature
 from qms.roles import Scope, acting_user
 from traceability.api.release_serializers import (
@@ -36,7 +36,7 @@ from traceability.graph.risk import risk_trace_rows
 from traceability.graph.selectors import baseline_diff, graph_load, items_impacted_by, release_status
 from traceability.graph.summary import matrix_build
 from traceability.models import Release
-from traceability.selectors import release_get, release_list, release_signatures
+from traceability.selectors import release_get, release_last_frozen, release_list, release_signatures
 from traceability.services.releases import (
     release_approve,
     release_create,
@@ -279,20 +279,25 @@ class GapsView(ReleaseScopedMixin, APIView):
 
 
 class DiffView(ProductScopedMixin, APIView):
-    """The change record between two releases: ``?from=1.0.0&to=1.1.0`` (``to`` defaults to ``live``)."""
+    """The change record between two releases: ``?from=1.0.0&to=1.1.0``. ``to`` defaults to ``live``;
+    ``from`` to the most recently frozen release."""
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("from", str, required=True, description="The earlier release"),
+            OpenApiParameter("from", str, description="The earlier release (default: the last frozen one)"),
             OpenApiParameter("to", str, description="The later release, or 'live' (default)"),
         ]
     )
     def get(self, request: Request, product_key: str) -> Response:
         before = request.query_params.get("from", "").strip()
-        if not before:
-            raise InvalidInput("'from' is required: the version of the earlier release", field="from")
         after = request.query_params.get("to", "live").strip() or "live"
-        release_a = release_get(product=self.product, version=before)
+        if before:
+            release_a = release_get(product=self.product, version=before)
+        else:
+            latest = release_last_frozen(product=self.product)
+            if latest is None:
+                raise NotFound(f"{self.product.key} has no frozen release to compare with", product=self.product.key)
+            release_a = latest
         release_b = None if after == "live" else release_get(product=self.product, version=after)
         return Response(baseline_diff(release_a=release_a, release_b=release_b).as_dict())
 
