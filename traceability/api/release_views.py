@@ -5,6 +5,7 @@ from functools import cached_property
 from typing import Any
 
 from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.request import Request
@@ -233,6 +234,7 @@ class MatrixView(ReleaseScopedMixin, APIView):
 class ReverseMatrixView(ReleaseScopedMixin, APIView):
     """Tests → requirements: each test case, its result for the release and what it verifies."""
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, product_key: str, version: str | None = None) -> Response:
         graph = graph_load(product=self.product, release=self.release)
         head = {"product": self.product.key, "release": version, "frozen": graph.is_frozen}
@@ -242,6 +244,7 @@ class ReverseMatrixView(ReleaseScopedMixin, APIView):
 class RiskTraceView(ReleaseScopedMixin, APIView):
     """Hazard → hazardous situation → harm → risk control → verification (IEC 62304 7.3.3)."""
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, product_key: str, version: str | None = None) -> Response:
         graph = graph_load(product=self.product, release=self.release)
         head = {
@@ -286,7 +289,8 @@ class DiffView(ProductScopedMixin, APIView):
         parameters=[
             OpenApiParameter("from", str, description="The earlier release (default: the last frozen one)"),
             OpenApiParameter("to", str, description="The later release, or 'live' (default)"),
-        ]
+        ],
+        responses=OpenApiTypes.OBJECT,
     )
     def get(self, request: Request, product_key: str) -> Response:
         before = request.query_params.get("from", "").strip()
@@ -305,5 +309,6 @@ class DiffView(ProductScopedMixin, APIView):
 class ItemImpactView(ProductScopedMixin, APIView):
     """What a change to the item impacts: everything downstream, with paths, and the clauses involved."""
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, product_key: str, key: str) -> Response:
         return Response(items_impacted_by(product=self.product, key=key).as_dict())
