@@ -326,6 +326,7 @@ def graph_from_content(content: dict[str, Any], *, release: ReleaseInfo) -> Trac
     )
 
 
+@without_gc
 def graph_from_baseline_text(text: str, sha256: str, *, release: ReleaseInfo) -> TraceGraph:
     """Verify the stored text against its hash, then rebuild the graph."""
     data = text.encode()

@@ -7,6 +7,7 @@ from traceability.selectors import product_get, release_get
 
 
 class Command(DomainCommand):
+    requires_system_checks: list[str] = []  # read-only report: start fast (CI calls it)
     help = "The change record between two releases of a product; V2 may be 'live' (the graph as it is now)."
 
     def add_arguments(self, parser: Any) -> None:

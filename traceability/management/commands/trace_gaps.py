@@ -9,6 +9,7 @@ from traceability.selectors import product_get, release_get
 
 
 class Command(DomainCommand):
+    requires_system_checks: list[str] = []  # read-only report: start fast (CI calls it)
     help = (
         "List the gaps of a product (of a release: from its baseline when frozen). "
         "Exits with code 1 when an error-level gap exists, so CI can stop on it."

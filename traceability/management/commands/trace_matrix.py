@@ -11,6 +11,7 @@ from traceability.selectors import product_get, release_get
 
 
 class Command(DomainCommand):
+    requires_system_checks: list[str] = []  # read-only report: start fast (CI calls it)
     help = (
         "Write the traceability matrix of a product (of a release: from its baseline when frozen, "
         "otherwise from the live graph, marked 'not frozen')."
