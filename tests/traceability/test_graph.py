@@ -15,7 +15,7 @@ from traceability.graph.model import (
     result_verdict,
     risk_acceptable,
 )
-from traceability.graph.selectors import items_impacted_by
+from traceability.graph.selectors import items_impacted_by, suspect_links_for_release
 from traceability.graph.walks import cycles_of, downstream_of, impact_of, orphans_of, upstream_of
 from traceability.models import Commit, CommitLink, Item
 from traceability.services.items import clause_link_create, item_update
@@ -43,6 +43,8 @@ def test_live_graph_holds_items_links_and_suspect_flags(small_graph, qm, product
     graph = graph_load_live(product=product)
     assert [link.label for link in graph.links if link.suspect] == ["SRS-1 derives_from SYS-1"]
     assert graph.suspect_keys == {"SRS-1", "SYS-1"}
+    suspect = suspect_links_for_release(product=product)
+    assert [(link.label, link.target_revision) for link in suspect] == [("SRS-1 derives_from SYS-1", 1)]
 
 
 def _queries(product, release=None) -> int:

@@ -12,10 +12,10 @@ from django.db.models import Count
 from qms.errors import Conflict, NotFound
 from qms.models import Signature
 from traceability.graph.diff import BaselineDiff, graph_diff
-from traceability.graph.gaps import GapReport, gaps_find
+from traceability.graph.gaps import GapReport, gaps_find, suspect_links_of
 from traceability.graph.load import BaselineCorrupt, graph_from_baseline_text, graph_load_live, iso, release_info
 from traceability.graph.matrix import DEFAULT_ROOT_KIND, ReverseRow, reverse_rows
-from traceability.graph.model import TraceGraph
+from traceability.graph.model import TraceGraph, TraceLink
 from traceability.graph.risk import RiskRow, risk_trace_rows
 from traceability.graph.summary import Matrix, matrix_build
 from traceability.graph.walks import Impact, impact_of
@@ -104,3 +104,8 @@ def items_impacted_by(*, product: Product, key: str) -> Impact:
     if item.is_obsolete:
         return Impact(key=key, kind=item.kind, items=[], clauses=[])
     return impact_of(graph, key)
+
+
+def suspect_links_for_release(*, product: Product, release: Release | None = None) -> list[TraceLink]:
+    """Suspect links between non-obsolete items (of a release's baseline, or live), in natural order."""
+    return suspect_links_of(graph_load(product=product, release=release))
