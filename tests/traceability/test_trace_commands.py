@@ -100,6 +100,7 @@ def test_html_escapes_item_text(hostile, product):
         (("trace_matrix", "NOPE"), "no product 'NOPE'"),
         (("trace_matrix", "DEMO", "--release", "9.9"), "DEMO has no release '9.9'"),
         (("trace_matrix", "DEMO", "--format", "xlsx"), "--format xlsx needs -o FILE"),
+        (("trace_matrix", "DEMO", "-o", "/nonexistent/dir/m.csv"), "cannot write /nonexistent/dir/m.csv"),
         (("trace_gaps", "NOPE"), "no product 'NOPE'"),
         (("trace_gaps", "DEMO", "--release", "9.9"), "DEMO has no release '9.9'"),
         (("release_freeze", "NOPE", "1.0"), "no product 'NOPE'"),

@@ -108,7 +108,7 @@ def bound_runs(*, product: Product, release: Release | None) -> QuerySet[TestRun
 
 def bound_results(*, product: Product, release: Release | None) -> QuerySet[TestResult]:
     """The results that count, one per test case: the latest of the runs bound to the release."""
-    results = TestResult.objects.filter(_bound(release, "run__"), run__product=product, test_case__isnull=False)
+    results = TestResult.objects.filter(_bound(release, "run__"), run__product=product, test_case__product=product)
     ranked = results.annotate(
         rank=Window(
             RowNumber(),
