@@ -4,7 +4,8 @@ Modules (see docs/traceability.md, "Engine API"):
 
 - ``model``: ``TraceGraph`` and its records (items, links, results, commits, clauses)
 - ``load``: building a graph from the live database or a baseline; baseline serialisation
-- ``matrix``: matrix rows, the reverse matrix, verification status (``Verifier``)
+- ``verification``: the verification status of an item (``Verifier``), its tests and results
+- ``matrix``: matrix rows and the reverse matrix
 - ``risk``: the risk trace (hazard → … → verification) with initial and residual risk
 - ``gaps``: the gap rules' checks, findings and the gap report
 - ``summary``: ``Matrix`` with coverage figures; ``matrix_build``

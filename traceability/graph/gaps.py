@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from traceability.gap_rules import GAP_RULES, Severity, rule_severities
-from traceability.graph.matrix import Verifier
 from traceability.graph.model import FAIL, TraceGraph, TraceLink, without_gc
 from traceability.graph.risk import RiskLevel, RiskRow, risk_trace_rows
+from traceability.graph.verification import Verifier
 from traceability.kinds import ItemKind, ItemStatus, LinkType
 
 REQUIREMENT_KINDS = (ItemKind.SYSTEM_REQUIREMENT, ItemKind.SOFTWARE_REQUIREMENT)

@@ -20,8 +20,8 @@ A value outside the matrix, or missing, counts as not acceptable.
 from dataclasses import dataclass
 from typing import Any
 
-from traceability.graph.matrix import NOT_APPLICABLE, VERIFIED, TestCell, Verifier
 from traceability.graph.model import TraceGraph, TraceItem, level_name, risk_acceptable, without_gc
+from traceability.graph.verification import NOT_APPLICABLE, VERIFIED, TestCell, Verifier
 from traceability.kinds import ItemKind, LinkType
 
 RISK_NOT_CONTROLLED = "not_controlled"
