@@ -12,7 +12,7 @@ from django.forms.models import model_to_dict
 from django.http import HttpRequest
 
 from qms.errors import DomainError
-from qms.models import ApiToken, AuditEvent
+from qms.models import ApiToken, AuditEvent, Signature
 from qms.roles import Scope, acting_user, user_roles, user_write_scopes
 from qms.services import audit_record, token_revoke
 
@@ -160,6 +160,16 @@ class ApiTokenAdmin(RoleAdmin):
             except DomainError as exc:
                 self.message_user(request, exc.message, messages.WARNING)
         self.message_user(request, f"{revoked} token(s) revoked.")
+
+
+@admin.register(Signature)
+class SignatureAdmin(RoleAdmin):
+    """Electronic signatures are applied by the services (release approval); never edited."""
+
+    list_display = ["signed_at", "printed_name", "meaning", "record_repr", "record_hash", "scope"]
+    list_filter = ["meaning", "scope"]
+    search_fields = ["printed_name", "signer_username", "record_repr", "record_hash"]
+    readonly_fields = [f.name for f in Signature._meta.fields]
 
 
 admin.site.site_header = "Q-interface administration"

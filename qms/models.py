@@ -1,4 +1,4 @@
-"""Quality-system foundation: the audit trail and API tokens."""
+"""Quality-system foundation: the audit trail, API tokens and electronic signatures."""
 
 from typing import Any
 
@@ -95,3 +95,53 @@ class ApiToken(models.Model):
         if self.revoked_at is not None:
             return False
         return self.expires_at is None or self.expires_at > timezone.now()
+
+
+class SignatureMeaning(models.TextChoices):
+    """What a signature means (21 CFR 11.50(a)(3))."""
+
+    AUTHORSHIP = "authorship", "Authorship"
+    REVIEW = "review", "Review"
+    APPROVAL = "approval", "Approval"
+    RESPONSIBILITY = "responsibility", "Responsibility"
+
+
+class Signature(models.Model):
+    """An electronic signature (21 CFR Part 11): who signed which record, when, and meaning what.
+
+    The signed record is named by type, id and hash (for a release: the baseline's SHA-256), so
+    the signature is bound to the exact content signed (11.70). Written once, never changed
+    or deleted (the model refuses, and on PostgreSQL and SQLite a trigger refuses too).
+    """
+
+    signer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="signatures")
+    signer_username = models.CharField(max_length=150)
+    printed_name = models.CharField(max_length=255, help_text="The signer's full name when signing (11.50(a)(1))")
+    signed_at = models.DateTimeField(default=timezone.now, help_text="UTC (11.50(a)(2))")
+    meaning = models.CharField(max_length=16, choices=SignatureMeaning.choices)
+    record_type = models.CharField(max_length=64, help_text="app_label.model of the signed record")
+    record_id = models.CharField(max_length=64)
+    record_repr = models.CharField(max_length=255, help_text="Human name of the record, e.g. BOLUS 1.0.0")
+    record_hash = models.CharField(max_length=64, help_text="SHA-256 of the signed content")
+    comment = models.TextField(blank=True)
+    scope = models.CharField(max_length=64, blank=True, help_text="Product key")
+
+    class Meta:
+        ordering = ["signed_at", "id"]
+        indexes = [models.Index(fields=["record_type", "record_id", "id"], name="signature_record_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(meaning__in=SignatureMeaning.values), name="signature_meaning_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.printed_name} ({self.meaning}) {self.record_repr} {self.signed_at:%Y-%m-%d %H:%M:%S} UTC"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise RuntimeError("a signature never changes once applied")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise RuntimeError("a signature is never deleted")

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from django.db.models import QuerySet
 
-from qms.models import ApiToken, AuditChainHead, AuditEvent
+from qms.models import ApiToken, AuditChainHead, AuditEvent, Signature
 from qms.services import event_digest_matches
 
 
@@ -67,3 +67,13 @@ def token_list(*, user_id: int | None = None) -> QuerySet[ApiToken]:
     if user_id is not None:
         tokens = tokens.filter(user_id=user_id)
     return tokens.order_by("user__username", "name")
+
+
+def signature_list(*, record_type: str | None = None, record_id: str | None = None) -> QuerySet[Signature]:
+    """Signatures, oldest first; of one record when ``record_type`` and ``record_id`` are given."""
+    signatures = Signature.objects.all()
+    if record_type:
+        signatures = signatures.filter(record_type=record_type)
+    if record_id is not None:
+        signatures = signatures.filter(record_id=str(record_id))
+    return signatures.order_by("signed_at", "id")

@@ -6,11 +6,11 @@ from typing import Any
 from django.db.models import BooleanField, Case, Count, F, Q, QuerySet, Value, When
 
 from qms.errors import NotFound
-from qms.models import AuditEvent
-from qms.selectors import audit_event_list
+from qms.models import AuditEvent, Signature
+from qms.selectors import audit_event_list, signature_list
 from standards.models import Clause
 from standards.selectors import clauses_applicable
-from traceability.models import ClauseLink, Item, Link, Product
+from traceability.models import ClauseLink, Item, Link, Product, Release
 
 
 def product_list() -> QuerySet[Product]:
@@ -113,3 +113,55 @@ def product_overview(product: Product) -> dict[str, Any]:
         by_kind.setdefault(kind, {})[item_status] = count
     suspect = Link.objects.filter(product=product).exclude(target_fingerprint=F("target__fingerprint")).count()
     return {"by_kind": by_kind, "suspect_links": suspect}
+
+
+# --- releases ---------------------------------------------------------------------------------
+
+
+def release_list(*, product: Product) -> QuerySet[Release]:
+    """The product's releases, newest first, with their baseline hash (one query)."""
+    return (
+        Release.objects.filter(product=product)
+        .select_related("product", "created_by", "state_changed_by")
+        .annotate(baseline_sha256=F("baseline__sha256"))
+        .order_by("-created_at", "-id")
+    )
+
+
+def release_get(*, product: Product, version: str) -> Release:
+    release = (
+        Release.objects.filter(product=product, version=version)
+        .select_related("product", "created_by", "state_changed_by")
+        .annotate(baseline_sha256=F("baseline__sha256"))
+        .first()
+    )
+    if release is None:
+        raise NotFound(f"{product.key} has no release {version!r}", product=product.key, version=version)
+    return release
+
+
+def release_previous(release: Release) -> Release | None:
+    """The release of the same product created just before this one."""
+    return (
+        Release.objects.filter(product_id=release.product_id)
+        .filter(Q(created_at__lt=release.created_at) | Q(created_at=release.created_at, id__lt=release.pk))
+        .select_related("product")
+        .annotate(baseline_sha256=F("baseline__sha256"))
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+def release_last_frozen(*, product: Product) -> Release | None:
+    """The product's most recently frozen release."""
+    return (
+        Release.objects.filter(product=product, frozen_at__isnull=False)
+        .select_related("product")
+        .order_by("-frozen_at", "-id")
+        .first()
+    )
+
+
+def release_signatures(release: Release) -> QuerySet[Signature]:
+    """The signature manifest of a release, oldest first."""
+    return signature_list(record_type="traceability.release", record_id=str(release.pk))

@@ -9,6 +9,7 @@ from django.views.generic import TemplateView
 
 from qms.errors import NotFound
 from qms.views import RoleRequiredMixin
+from traceability.graph.selectors import items_impacted_by
 from traceability.kinds import ItemKind, ItemStatus
 from traceability.models import Product
 from traceability.selectors import (
@@ -20,6 +21,7 @@ from traceability.selectors import (
     product_get,
     product_list,
     product_overview,
+    release_list,
 )
 
 
@@ -55,7 +57,13 @@ class ProductPage(ProductPageMixin, TemplateView):
             }
             for kind in ItemKind
         ]
-        return {**super().get_context_data(**kwargs), "product": product, "kinds": kinds, "overview": overview}
+        return {
+            **super().get_context_data(**kwargs),
+            "product": product,
+            "kinds": kinds,
+            "overview": overview,
+            "releases": release_list(product=product),
+        }
 
 
 class ItemListPage(ProductPageMixin, TemplateView):
@@ -105,4 +113,5 @@ class ItemPage(ProductPageMixin, TemplateView):
             "links_in": links_in,
             "clause_links": clause_link_list(product=product).filter(item=item),
             "history": item_history(item).reverse()[:50],
+            "impact": items_impacted_by(product=product, key=item.key),
         }

@@ -87,3 +87,35 @@ def test_the_demo_needs_the_catalogue(db):
     with pytest.raises(CommandError, match="unknown standard"):
         call_command("load_demo")
     assert not Product.objects.exists()
+
+
+def test_the_demo_has_a_frozen_release_and_one_in_progress(catalogue):
+    from traceability.graph.selectors import baseline_diff, matrix_for_release
+    from traceability.models import Baseline, Link, Release
+
+    call_command("load_demo", stdout=StringIO())
+    product = Product.objects.get(key="BOLUS")
+    releases = {release.version: release for release in Release.objects.filter(product=product)}
+    assert {version: release.state for version, release in releases.items()} == {"1.0.0": "frozen", "1.1.0": "draft"}
+    assert Baseline.objects.get(release=releases["1.0.0"]).item_count == 241
+    suspect = sorted(
+        f"{link.source.key}→{link.target.key}"
+        for link in Link.objects.filter(product=product, target__key="SYS-004").select_related("source", "target")
+        if link.target_fingerprint != link.target.fingerprint
+    )
+    assert suspect == ["CR-003→SYS-004", "SRS-007→SYS-004", "SRS-008→SYS-004", "TC-071→SYS-004"]
+
+    frozen = matrix_for_release(product=product, release=releases["1.0.0"])
+    current = matrix_for_release(product=product, release=releases["1.1.0"])
+    assert frozen.frozen and not current.frozen
+    assert "SRS-033" in {row.key for row in frozen.rows} and "SRS-033" not in {row.key for row in current.rows}
+    assert "SRS-061" in {row.key for row in current.rows}
+    assert {row.key for row in frozen.rows if row.status == "suspect"} == set()
+    assert {row.key for row in current.rows if row.status == "suspect"} == {"SRS-007", "SRS-008", "SRS-013"}
+    diff = baseline_diff(release_a=releases["1.0.0"], release_b=releases["1.1.0"])
+    assert [item.key for item in diff.items_added] == ["SRS-061", "TC-081", "TC-082"]
+    assert [change.key for change in diff.items_changed] == ["SRS-008", "SRS-013", "SRS-033", "SYS-004"]
+
+    before = (*counts(), Release.objects.count(), Baseline.objects.count())
+    call_command("load_demo", stdout=StringIO())
+    assert (*counts(), Release.objects.count(), Baseline.objects.count()) == before

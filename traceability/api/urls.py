@@ -1,6 +1,6 @@
 from django.urls import path
 
-from traceability.api import views
+from traceability.api import release_views, views
 from traceability.api.evidence.urls import urlpatterns as evidence_urlpatterns
 
 urlpatterns = [
@@ -25,6 +25,77 @@ urlpatterns = [
         "products/<str:product_key>/clause-links/<int:pk>/",
         views.ClauseLinkDetailView.as_view(),
         name="api-clause-link-detail",
+    ),
+    # releases and the trace engine
+    path("products/<str:product_key>/releases/", release_views.ReleaseListView.as_view(), name="api-release-list"),
+    path(
+        "products/<str:product_key>/releases/<str:version>/",
+        release_views.ReleaseDetailView.as_view(),
+        name="api-release-detail",
+    ),
+    path(
+        "products/<str:product_key>/releases/<str:version>/freeze/",
+        release_views.ReleaseFreezeView.as_view(),
+        name="api-release-freeze",
+    ),
+    path(
+        "products/<str:product_key>/releases/<str:version>/approve/",
+        release_views.ReleaseApproveView.as_view(),
+        name="api-release-approve",
+    ),
+    path(
+        "products/<str:product_key>/releases/<str:version>/signatures/",
+        release_views.ReleaseSignatureListView.as_view(),
+        name="api-release-signatures",
+    ),
+    path(
+        "products/<str:product_key>/releases/<str:version>/release/",
+        release_views.ReleaseReleasedView.as_view(),
+        name="api-release-release",
+    ),
+    path(
+        "products/<str:product_key>/releases/<str:version>/withdraw/",
+        release_views.ReleaseWithdrawView.as_view(),
+        name="api-release-withdraw",
+    ),
+    path(
+        "products/<str:product_key>/releases/<str:version>/status/",
+        release_views.ReleaseStatusView.as_view(),
+        name="api-release-status",
+    ),
+    path(
+        "products/<str:product_key>/releases/<str:version>/matrix/",
+        release_views.MatrixView.as_view(),
+        name="api-release-matrix",
+    ),
+    path(
+        "products/<str:product_key>/releases/<str:version>/matrix/reverse/",
+        release_views.ReverseMatrixView.as_view(),
+        name="api-release-matrix-reverse",
+    ),
+    path(
+        "products/<str:product_key>/releases/<str:version>/risk-trace/",
+        release_views.RiskTraceView.as_view(),
+        name="api-release-risk-trace",
+    ),
+    path(
+        "products/<str:product_key>/releases/<str:version>/gaps/",
+        release_views.GapsView.as_view(),
+        name="api-release-gaps",
+    ),
+    path("products/<str:product_key>/matrix/", release_views.MatrixView.as_view(), name="api-matrix"),
+    path(
+        "products/<str:product_key>/matrix/reverse/",
+        release_views.ReverseMatrixView.as_view(),
+        name="api-matrix-reverse",
+    ),
+    path("products/<str:product_key>/risk-trace/", release_views.RiskTraceView.as_view(), name="api-risk-trace"),
+    path("products/<str:product_key>/gaps/", release_views.GapsView.as_view(), name="api-gaps"),
+    path("products/<str:product_key>/diff/", release_views.DiffView.as_view(), name="api-diff"),
+    path(
+        "products/<str:product_key>/items/<str:key>/impact/",
+        release_views.ItemImpactView.as_view(),
+        name="api-item-impact",
     ),
 ]
 

@@ -21,7 +21,11 @@ class ReleaseState(models.TextChoices):
 
 
 class Release(models.Model):
-    """A version of a product. Freezing it takes an immutable baseline."""
+    """A version of a product. Freezing it takes an immutable baseline.
+
+    States: draft → frozen → approved (a signed release approval) → released; any state but
+    withdrawn → withdrawn (with a reason). Only a draft changes its tag and commit.
+    """
 
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="releases")
     version = models.CharField(max_length=64, validators=[VERSION_VALIDATOR])
@@ -29,6 +33,8 @@ class Release(models.Model):
     commit_sha = models.CharField(max_length=40, blank=True, validators=[SHA_VALIDATOR])
     state = models.CharField(max_length=16, choices=ReleaseState.choices, default=ReleaseState.DRAFT)
     notes = models.TextField(blank=True)
+    frozen_at = models.DateTimeField(null=True, blank=True, help_text="When the baseline was taken")
+    withdrawn_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -50,7 +56,8 @@ class Release(models.Model):
 
     @property
     def is_frozen(self) -> bool:
-        return self.state != ReleaseState.DRAFT
+        """The release has a baseline (it was frozen, whatever its state now)."""
+        return self.frozen_at is not None
 
 
 class Baseline(models.Model):

@@ -11,11 +11,16 @@ from qms.errors import InvalidInput
 from qms.roles import Role
 from qms.services import audit_record, user_role_set
 from traceability.itemfile import item_rows_from_yaml, yaml_file_read
-from traceability.models import Product
-from traceability.services.imports import ImportReport, items_import
+from traceability.models import Product, Release, ReleaseState
+from traceability.services.imports import ImportReport, ItemRow, items_import
 from traceability.services.products import product_create, product_state, product_update
+from traceability.services.releases import release_create, release_freeze
 
 DEMO_FILE = "bolus.yaml"
+CHANGES_FILE = "bolus-1.1.0-changes.yaml"
+FROZEN_VERSION = "1.0.0"  # the content of DEMO_FILE, frozen
+CURRENT_VERSION = "1.1.0"  # in progress: DEMO_FILE with CHANGES_FILE applied
+CHANGE_SECTIONS = ("update", "create", "obsolete")
 PRODUCT_KEYS = {"key", "name", "intended_use", "safety_class", "standards", "key_pattern", "risk_matrix", "gap_rules"}
 
 # One demo account per role; the password is the user name followed by "-demo".
@@ -32,6 +37,21 @@ class DemoReport:
     product_updated: bool = False
     users_created: list[str] = field(default_factory=list)
     items: ImportReport = field(default_factory=ImportReport)
+    changes: ImportReport = field(default_factory=ImportReport)
+    releases_frozen: list[str] = field(default_factory=list)
+    releases_created: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(
+            self.product_created
+            or self.product_updated
+            or self.users_created
+            or self.items.changed
+            or self.changes.changed
+            or self.releases_frozen
+            or self.releases_created
+        )
 
 
 def _product_spec(data: Any, source: str) -> dict[str, Any]:
@@ -61,9 +81,38 @@ def demo_users_ensure(*, actor: User | None, report: DemoReport) -> None:
         user_role_set(user=user, roles=[role], actor=actor)
 
 
+def _change_rows(path: Path) -> list[tuple[str, list[ItemRow]]]:
+    """The changes file: items to ``update`` (partial rows), to ``create``, and keys made ``obsolete``."""
+    data = yaml_file_read(path)
+    if not isinstance(data, dict):
+        raise InvalidInput(f"{path.name}: must be a mapping with {', '.join(CHANGE_SECTIONS)}", code="demo_invalid")
+    unknown = sorted(set(data) - set(CHANGE_SECTIONS))
+    if unknown:
+        raise InvalidInput(f"{path.name}: unknown top-level key '{unknown[0]}'", code="demo_invalid")
+    sections = []
+    for section in ("update", "create"):
+        if data.get(section):
+            sections.append((section, item_rows_from_yaml(data[section], source=f"{path.name} ({section})")))
+    obsolete = data.get("obsolete") or []
+    if not isinstance(obsolete, list) or not all(isinstance(key, str) for key in obsolete):
+        raise InvalidInput(f"{path.name}: 'obsolete' must be a list of item keys", code="demo_invalid")
+    if obsolete:
+        sections.append(
+            ("obsolete", [ItemRow(row=index + 1, key=key, status="obsolete") for index, key in enumerate(obsolete)])
+        )
+    return sections
+
+
+def _merge(total: ImportReport, part: ImportReport) -> None:
+    for name in vars(total):
+        setattr(total, name, getattr(total, name) + getattr(part, name))
+
+
 @transaction.atomic
 def demo_load(*, directory: Path, actor: User | None) -> DemoReport:
-    """Create or update the demo product, its items and the demo users. Idempotent."""
+    """Create or update the demo product, its items and the demo users; release 1.0.0 frozen from
+    the demo file, and 1.1.0 in progress with the changes file applied. Idempotent: once 1.0.0 is
+    frozen its content is not imported again (that would undo the 1.1.0 changes)."""
     path = directory / DEMO_FILE
     data = yaml_file_read(path)
     if not isinstance(data, dict):
@@ -83,6 +132,23 @@ def demo_load(*, directory: Path, actor: User | None) -> DemoReport:
         product = product_update(product=product, actor=actor, **spec)
         report.product_updated = product_state(product) != before
     rows = item_rows_from_yaml(data.get("items"), source=path.name)
-    report.items = items_import(product=product, rows=rows, actor=actor, source=path.name)
+    frozen = Release.objects.filter(product=product, version=FROZEN_VERSION).exclude(state=ReleaseState.DRAFT)
+    if not frozen.exists():
+        report.items = items_import(product=product, rows=rows, actor=actor, source=path.name)
+        release_freeze(product=product, version=FROZEN_VERSION, actor=actor, git_tag=f"v{FROZEN_VERSION}")
+        report.releases_frozen.append(FROZEN_VERSION)
+    changes = directory / CHANGES_FILE
+    if changes.exists():
+        for section, change_rows in _change_rows(changes):
+            part = items_import(product=product, rows=change_rows, actor=actor, source=f"{changes.name} ({section})")
+            _merge(report.changes, part)
+        if not Release.objects.filter(product=product, version=CURRENT_VERSION).exists():
+            release_create(
+                product=product,
+                version=CURRENT_VERSION,
+                actor=actor,
+                notes="In progress: CR-003 (lower maximum bolus ceiling, rolling two-hour limit).",
+            )
+            report.releases_created.append(CURRENT_VERSION)
     demo_users_ensure(actor=actor, report=report)
     return report

@@ -9,7 +9,10 @@ from traceability.services.demo import DEMO_USERS, demo_load
 
 
 class Command(DomainCommand):
-    help = "Create or update the demo product BOLUS and one demo user per role (idempotent)."
+    help = (
+        "Create or update the demo product BOLUS (release 1.0.0 frozen, 1.1.0 in progress) "
+        "and one demo user per role (idempotent)."
+    )
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--dir", default=str(Path(settings.BASE_DIR) / "fixtures" / "demo"), help="Demo directory")
@@ -18,7 +21,7 @@ class Command(DomainCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         report = demo_load(directory=Path(options["dir"]), actor=self.actor(options))
         items = report.items
-        if report.product_created or report.product_updated or items.changed or report.users_created:
+        if report.changed:
             self.stdout.write(
                 self.style.SUCCESS(
                     f"Demo product {'created' if report.product_created else 'updated'}: "
@@ -27,6 +30,16 @@ class Command(DomainCommand):
                     f"{items.clause_links_created} clause links created."
                 )
             )
+            changes = report.changes
+            if changes.changed:
+                self.stdout.write(
+                    f"Changes for 1.1.0: {changes.items_created} items created, {changes.items_updated} updated, "
+                    f"{changes.links_created} links created."
+                )
+            for version in report.releases_frozen:
+                self.stdout.write(f"Release {version} frozen.")
+            for version in report.releases_created:
+                self.stdout.write(f"Release {version} created (in progress).")
         else:
             self.stdout.write("Demo product is up to date; nothing changed.")
         logins = ", ".join(f"{username} / {username}-demo ({Role(role).label})" for username, _, role in DEMO_USERS)

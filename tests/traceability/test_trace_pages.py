@@ -1,0 +1,113 @@
+import pytest
+
+from qms.models import AuditEvent, Signature
+from tests.traceability.engine import bulk_requirements
+from traceability.models import Baseline, Release
+from traceability.services.items import item_update
+from traceability.services.links import link_create
+from traceability.services.releases import release_create, release_freeze
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def clean(product, make_item, qm):
+    srs = make_item("SRS-1", "software_requirement", status="approved", attributes={"derived_rationale": "choice"})
+    swi = make_item("SWI-1", "software_item", status="approved", text="design")
+    test = make_item("TC-1", "test_case", status="approved")
+    link_create(source=test, target=srs, link_type="verifies", actor=qm)
+    link_create(source=swi, target=srs, link_type="implements", actor=qm)
+    return {"SRS-1": srs, "TC-1": test}
+
+
+def test_the_product_page_lists_releases(client, auditor, clean, product, qm):
+    release_freeze(product=product, version="1.0", actor=qm)
+    release_create(product=product, version="1.1", actor=qm)
+    client.force_login(auditor)
+    page = client.get("/p/DEMO/").content.decode()
+    assert '<a href="/p/DEMO/releases/1.0/">1.0</a>' in page and '<a href="/p/DEMO/releases/1.1/">1.1</a>' in page
+    assert Baseline.objects.get().sha256[:12] in page and "not frozen" in page
+
+
+def test_the_release_page(client, auditor, clean, product, qm):
+    release_freeze(product=product, version="1.0", actor=qm)
+    item_update(item=clean["SRS-1"], actor=qm, title="Rounded down")
+    release_freeze(product=product, version="1.1", actor=qm)
+    client.force_login(auditor)
+    page = client.get("/p/DEMO/releases/1.1/").content.decode()
+    assert Release.objects.get(version="1.1").baseline.sha256 in page
+    assert "Not signed." in page and "ready" in page
+    assert "Changes since" in page and "SRS-1</a> Rounded down: revision 1 → 2 (title)" in page
+    assert "Approve and sign" not in page  # auditors do not sign
+    assert client.get("/p/DEMO/releases/9.9/").status_code == 404
+
+
+def test_approving_on_the_release_page(client, qm, developer, clean, product):
+    release_freeze(product=product, version="1.0", actor=qm)
+    client.force_login(qm)
+    assert "Approve and sign" in client.get("/p/DEMO/releases/1.0/").content.decode()
+    before = (Signature.objects.count(), AuditEvent.objects.count())
+    response = client.post("/p/DEMO/releases/1.0/approve/", {"password": "wrong", "meaning": "approval"}, follow=True)
+    assert "does not match; nothing was signed" in response.content.decode()
+    assert (Signature.objects.count(), AuditEvent.objects.count()) == before
+    response = client.post(
+        "/p/DEMO/releases/1.0/approve/", {"password": "quinn-pw", "meaning": "approval", "comment": "ok"}, follow=True
+    )
+    page = response.content.decode()
+    assert "DEMO 1.0 is approved and signed." in page and "Quinn" in page
+    assert Release.objects.get(version="1.0").state == "approved"
+
+    client.force_login(developer)
+    release_create(product=product, version="2.0", actor=qm)
+    response = client.post("/p/DEMO/releases/2.0/freeze/", follow=True)
+    assert "Your role may not do this." in response.content.decode()
+    assert Release.objects.get(version="2.0").state == "draft"
+    assert client.get("/p/DEMO/releases/2.0/freeze/").status_code == 405
+
+
+def test_freezing_on_the_release_page(client, qm, clean, product):
+    release_create(product=product, version="1.0", actor=qm)
+    client.force_login(qm)
+    response = client.post("/p/DEMO/releases/1.0/freeze/", follow=True)
+    assert "DEMO 1.0 is frozen." in response.content.decode()
+    again = client.post("/p/DEMO/releases/1.0/freeze/", follow=True)
+    assert "already frozen" in again.content.decode()
+
+
+def test_the_matrix_page_filters_and_pages(client, auditor, product, make_item, qm):
+    bulk_requirements(product, 120, tested=False)
+    make_item("SRS-99", "software_requirement", title="<b>bold</b>", attributes={"verification_rationale": "review"})
+    client.force_login(auditor)
+    page = client.get("/p/DEMO/matrix/").content.decode()
+    assert "not frozen" in page and "page 1 of 2 · 121 rows" in page
+    assert "&lt;b&gt;bold&lt;/b&gt;" in page and "<b>bold</b>" not in page
+    second = client.get("/p/DEMO/matrix/?page=2").content.decode()
+    assert "page 2 of 2" in second
+    only = client.get("/p/DEMO/matrix/?status=not_applicable").content.decode()
+    assert "SRS-99" in only and "SRS-101" not in only
+    gaps = client.get("/p/DEMO/matrix/?gaps=1&kind=system_requirement").content.decode()
+    assert "SYS-101" in gaps
+    assert client.get("/p/DEMO/matrix/?release=9.9").status_code == 404
+
+
+def test_the_matrix_page_of_a_frozen_release(client, auditor, clean, product, qm):
+    release_freeze(product=product, version="1.0", actor=qm)
+    client.force_login(auditor)
+    page = client.get("/p/DEMO/matrix/?release=1.0").content.decode()
+    assert f"From the frozen baseline <code>{Baseline.objects.get().sha256}</code>" in page
+
+
+def test_the_gaps_page(client, auditor, product, make_item):
+    make_item("SRS-1", "software_requirement")
+    client.force_login(auditor)
+    page = client.get("/p/DEMO/gaps/").content.decode()
+    assert "not ready" in page and "3 errors, 1 warning" in page
+    errors = client.get("/p/DEMO/gaps/?severity=error").content.decode()
+    assert "item_not_approved</td>" not in errors and "requirement_without_parent</td>" in errors
+
+
+def test_the_item_page_shows_the_impact(client, auditor, small_graph):
+    client.force_login(auditor)
+    page = client.get("/p/DEMO/items/SYS-1/").content.decode()
+    assert "A change to SYS-1 impacts 1 software requirement, 1 risk control measure and 1 test case." in page
+    assert "SYS-1 → SRS-1 → TC-1" in page

@@ -1,0 +1,261 @@
+"""The gap checks: every rule of ``traceability.gap_rules``, run on a ``TraceGraph``.
+
+A rule's severity comes from the product's safety class (unassigned → C) unless the product
+overrides it (``Product.gap_rules``); rules set to ``off`` are not run. Obsolete items never
+produce findings and never count as a parent, a verification or evidence.
+"""
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from traceability.gap_rules import GAP_RULES, Severity, rule_severities
+from traceability.graph.model import FAIL, TraceGraph, TraceLink, without_gc
+from traceability.graph.risk import RiskLevel, RiskRow, risk_trace_rows
+from traceability.graph.verification import Verifier
+from traceability.kinds import ItemKind, ItemStatus, LinkType
+
+REQUIREMENT_KINDS = (ItemKind.SYSTEM_REQUIREMENT, ItemKind.SOFTWARE_REQUIREMENT)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    rule: str
+    severity: str  # "error" or "warning"
+    items: tuple[str, ...]  # keys of the items involved, the item at fault first
+    message: str
+    clauses: tuple[str, ...] = ()  # clause references (standard-slug:number), for clause rules
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "severity": self.severity,
+            "items": list(self.items),
+            "clauses": list(self.clauses),
+            "message": self.message,
+        }
+
+
+@dataclass
+class GapReport:
+    findings: list[Finding]
+    severities: dict[str, str] = field(default_factory=dict)  # rule → severity used
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for finding in self.findings if finding.severity == Severity.ERROR)
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for finding in self.findings if finding.severity == Severity.WARNING)
+
+    @property
+    def ready(self) -> bool:
+        """No error-level gap."""
+        return self.errors == 0
+
+    def by_rule(self) -> list[dict[str, Any]]:
+        """Count per rule (catalogue order), with the severity in force; rules that found nothing
+        are listed with zero."""
+        counts = {rule.slug: 0 for rule in GAP_RULES}
+        for finding in self.findings:
+            counts[finding.rule] += 1
+        return [
+            {
+                "rule": rule.slug,
+                "title": rule.title,
+                "severity": self.severities.get(rule.slug, ""),
+                "count": counts[rule.slug],
+            }
+            for rule in GAP_RULES
+        ]
+
+    def by_item(self) -> dict[str, list[str]]:
+        """Rule slugs of the findings that name each item."""
+        named: dict[str, set[str]] = {}
+        for finding in self.findings:
+            for key in finding.items:
+                named.setdefault(key, set()).add(finding.rule)
+        return {key: sorted(rules) for key, rules in named.items()}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ready": self.ready,
+            "errors": self.errors,
+            "warnings": self.warnings,
+            "by_rule": self.by_rule(),
+            "findings": [finding.as_dict() for finding in self.findings],
+        }
+
+
+def _level(level: RiskLevel) -> str:
+    return f"{level.severity_name or level.severity}/{level.probability_name or level.probability}"
+
+
+def suspect_links_of(graph: TraceGraph) -> list[TraceLink]:
+    """Suspect links between non-obsolete items, in natural order."""
+    return sorted(
+        (link for link in graph.active_links() if link.suspect),
+        key=lambda link: (graph.sort_key(link.source), link.link_type, graph.sort_key(link.target)),
+    )
+
+
+Hit = tuple[tuple[str, ...], str, tuple[str, ...]]  # items, message, clauses
+
+
+class _Checks:
+    def __init__(self, graph: TraceGraph, verifier: Verifier, risks: list[RiskRow]) -> None:
+        self.graph = graph
+        self.verifier = verifier
+        self.risks = risks
+        release = graph.release
+        self.in_release = f"release {release.version}" if release else "the latest runs"
+
+    def active(self, kind: str) -> list[Any]:
+        return self.graph.of_kind(kind)
+
+    def requirement_without_parent(self) -> Iterator[Hit]:
+        graph = self.graph
+        for kind in REQUIREMENT_KINDS:
+            for item in self.active(kind):
+                if graph.targets(item.key, LinkType.DERIVES_FROM) or item.attr("derived_rationale"):
+                    continue
+                if kind == ItemKind.SOFTWARE_REQUIREMENT and any(
+                    graph.items[k].kind == ItemKind.RISK_CONTROL for k in graph.targets(item.key, LinkType.IMPLEMENTS)
+                ):
+                    continue
+                if kind == ItemKind.SOFTWARE_REQUIREMENT:
+                    message = (
+                        f"{item.key} derives from no requirement, implements no risk control "
+                        "and has no derived_rationale"
+                    )
+                else:
+                    message = f"{item.key} derives from no user need or system requirement and has no derived_rationale"
+                yield (item.key,), message, ()
+
+    def requirement_without_verification(self) -> Iterator[Hit]:
+        graph = self.graph
+        for kind in REQUIREMENT_KINDS:
+            for item in self.active(kind):
+                if self.verifier.has_verification(item.key):
+                    continue
+                if kind == ItemKind.SYSTEM_REQUIREMENT and graph.sources(item.key, LinkType.DERIVES_FROM):
+                    continue  # verified through the requirements derived from it
+                yield (item.key,), f"no test verifies {item.key} and it has no verification_rationale", ()
+
+    def requirement_without_architecture(self) -> Iterator[Hit]:
+        graph = self.graph
+        for item in self.active(ItemKind.SOFTWARE_REQUIREMENT):
+            if not any(
+                graph.items[k].kind == ItemKind.SOFTWARE_ITEM for k in graph.sources(item.key, LinkType.IMPLEMENTS)
+            ):
+                yield (item.key,), f"no software item implements {item.key}", ()
+
+    def software_item_without_design(self) -> Iterator[Hit]:
+        graph = self.graph
+        for item in self.active(ItemKind.SOFTWARE_ITEM):
+            if graph.sources(item.key, LinkType.PART_OF):
+                continue  # not a unit: its parts carry the detailed design
+            if not item.text.strip():
+                yield (item.key,), f"software unit {item.key} has no detailed design description (empty text)", ()
+
+    def test_without_requirement(self) -> Iterator[Hit]:
+        graph = self.graph
+        for item in self.active(ItemKind.TEST_CASE):
+            if not graph.targets(item.key, LinkType.VERIFIES) and not graph.targets(item.key, LinkType.VALIDATES):
+                yield (item.key,), f"{item.key} verifies and validates nothing", ()
+
+    def test_without_result(self) -> Iterator[Hit]:
+        graph = self.graph
+        for item in self.active(ItemKind.TEST_CASE):
+            result = graph.results.get(item.key)
+            if result is None:
+                yield (item.key,), f"{item.key} has no result in {self.in_release}", ()
+            elif result.verdict is None:
+                yield (item.key,), f"{item.key} was {result.status} in {self.in_release}", ()
+
+    def test_failed(self) -> Iterator[Hit]:
+        graph = self.graph
+        for item in self.active(ItemKind.TEST_CASE):
+            result = graph.results.get(item.key)
+            if result is not None and result.verdict == FAIL:
+                verified = graph.ordered(
+                    graph.targets(item.key, LinkType.VERIFIES) + graph.targets(item.key, LinkType.VALIDATES)
+                )
+                where = f" (run {result.run_name or result.run_id}, {result.run_version or result.run_commit_sha})"
+                yield (item.key, *verified), f"{item.key} {result.status} in {self.in_release}{where}", ()
+
+    def risk_not_controlled(self) -> Iterator[Hit]:
+        for row in self.risks:
+            if not row.controls and not row.initial.acceptable:
+                level = _level(row.initial)
+                yield (row.key,), f"{row.key} has an unacceptable initial risk ({level}) and no risk control", ()
+
+    def risk_control_not_verified(self) -> Iterator[Hit]:
+        for item in self.active(ItemKind.RISK_CONTROL):
+            if not self.verifier.has_verification(item.key):
+                yield (item.key,), f"no test verifies risk control {item.key} (nor a requirement implementing it)", ()
+
+    def residual_risk_unacceptable(self) -> Iterator[Hit]:
+        for row in self.risks:
+            if not row.residual.acceptable:
+                level = _level(row.residual)
+                yield (row.key,), f"{row.key} has an unacceptable residual risk ({level})", ()
+
+    def suspect_link(self) -> Iterator[Hit]:
+        graph = self.graph
+        for link in suspect_links_of(graph):
+            now = graph.items[link.target].revision
+            yield (
+                (link.source, link.target),
+                f"{link.label}: {link.target} changed since the link was reviewed "
+                f"(revision {link.target_revision} reviewed, now {now})",
+                (),
+            )
+
+    def soup_without_version(self) -> Iterator[Hit]:
+        for item in self.active(ItemKind.SOUP):
+            if not item.attr("version"):
+                yield (item.key,), f"SOUP item {item.key} has no version", ()
+
+    def anomaly_not_evaluated(self) -> Iterator[Hit]:
+        for item in self.active(ItemKind.ANOMALY):
+            if not item.attr("evaluation"):
+                yield (item.key,), f"anomaly {item.key} has no evaluation", ()
+
+    def item_not_approved(self) -> Iterator[Hit]:
+        graph = self.graph
+        keys = graph.ordered(key for key in graph.active_keys if graph.items[key].status != ItemStatus.APPROVED)
+        for item in (graph.items[key] for key in keys):
+            yield (item.key,), f"{item.key} is {item.status}, not approved", ()
+
+    def clause_without_evidence(self) -> Iterator[Hit]:
+        graph = self.graph
+        evidenced = {ref for key, refs in graph.clause_links.items() if graph.active(key) for ref in refs}
+        for clause in graph.clauses:
+            if not clause.is_heading and clause.ref not in evidenced:
+                yield (), f"{clause.standard} {clause.number} ({clause.title}) has no evidence", (clause.ref,)
+
+
+@without_gc
+def gaps_find(graph: TraceGraph, *, verifier: Verifier | None = None, risks: list[RiskRow] | None = None) -> GapReport:
+    """Run every gap rule that is not off for the product; findings in catalogue order."""
+    verifier = verifier or Verifier(graph)
+    if risks is None:
+        risks = risk_trace_rows(graph, verifier=verifier)
+    severities = {
+        slug: str(severity)
+        for slug, severity in rule_severities(
+            safety_class=graph.product.effective_safety_class, overrides=graph.product.gap_rules
+        ).items()
+    }
+    checks = _Checks(graph, verifier, risks)
+    findings = []
+    for rule in GAP_RULES:
+        severity = severities[rule.slug]
+        if severity == Severity.OFF:
+            continue
+        check: Callable[[], Iterator[Hit]] = getattr(checks, rule.slug)
+        for items, message, clauses in check():
+            findings.append(Finding(rule.slug, severity, items, message, clauses))
+    return GapReport(findings=findings, severities=severities)

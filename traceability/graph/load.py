@@ -1,0 +1,335 @@
+"""Build a ``TraceGraph`` from the live database or from a frozen baseline.
+
+Live loading costs a constant number of queries whatever the product's size (eight: standards,
+applicable clauses, items, links, clause links, bound runs, bound results, commit links), all
+``values_list`` tuples, never model instances.
+
+Evidence binding: a release's results are those of the product's test runs whose ``version``
+equals the release version, or whose ``commit_sha`` equals the release's ``commit_sha`` (when
+set). Without a release, every run counts. Per test case the latest result wins, ordered by
+(run.started_at or run.created_at, run.id, result.id); a skipped latest result counts as no
+result (see ``result_verdict``).
+"""
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db.models import F, Q, QuerySet, TextField, Window
+from django.db.models.functions import Cast, Coalesce, RowNumber
+
+from qms.canonical import canonical_json, sha256_hex
+from standards.models import Clause
+from standards.selectors import class_filter
+from traceability.graph.model import (
+    ClauseInfo,
+    ProductInfo,
+    ReleaseInfo,
+    TraceCommit,
+    TraceGraph,
+    TraceItem,
+    TraceLink,
+    TraceResult,
+    without_gc,
+)
+from traceability.models import ClauseLink, CommitLink, Item, Link, Product, Release, TestResult, TestRun
+
+BASELINE_FORMAT = "q-interface-baseline/1"
+
+ITEM_FIELDS = ("key", "kind", "title", "text", "status", "attributes", "revision", "fingerprint")
+LINK_FIELDS = ("source", "link_type", "target", "target_revision", "target_fingerprint")
+RESULT_FIELDS = (
+    "test_case",
+    "status",
+    "test_identifier",
+    "run_id",
+    "run_name",
+    "run_version",
+    "run_commit_sha",
+    "run_environment",
+    "run_ci_job_url",
+    "run_at",
+    "duration",
+    "message",
+    "rationale",
+    "executed_by",
+    "executed_at",
+)
+COMMIT_FIELDS = ("item", "sha", "kind", "repository", "author", "authored_at", "subject")
+CLAUSE_FIELDS = ("ref", "standard", "number", "title", "is_heading")
+
+
+class BaselineCorrupt(RuntimeError):
+    """A stored baseline no longer matches its SHA-256: it was altered outside the application."""
+
+
+def iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def product_info(product: Product, standards: list[str]) -> ProductInfo:
+    return ProductInfo(
+        key=product.key,
+        name=product.name,
+        safety_class=product.safety_class or "",
+        risk_matrix=product.risk_matrix,
+        gap_rules=dict(product.gap_rules or {}),
+        standards=sorted(standards),
+    )
+
+
+def release_info(release: Release, *, baseline_sha256: str = "", taken_at: str | None = None) -> ReleaseInfo:
+    return ReleaseInfo(
+        version=release.version,
+        state=release.state,
+        git_tag=release.git_tag,
+        commit_sha=release.commit_sha,
+        frozen=bool(baseline_sha256),
+        baseline_sha256=baseline_sha256,
+        taken_at=taken_at,
+    )
+
+
+def _bound(release: Release | None, prefix: str = "") -> Q:
+    if release is None:
+        return Q()
+    bound = Q(**{f"{prefix}version": release.version})
+    if release.commit_sha:
+        bound |= Q(**{f"{prefix}commit_sha": release.commit_sha})
+    return bound
+
+
+def bound_runs(*, product: Product, release: Release | None) -> QuerySet[TestRun]:
+    """The product's test runs whose results count for the release (all runs without one)."""
+    return TestRun.objects.filter(_bound(release), product=product).order_by()
+
+
+def bound_results(*, product: Product, release: Release | None) -> QuerySet[TestResult]:
+    """The results that count, one per test case: the latest of the runs bound to the release."""
+    results = TestResult.objects.filter(_bound(release, "run__"), run__product=product, test_case__product=product)
+    ranked = results.annotate(
+        rank=Window(
+            RowNumber(),
+            partition_by=[F("test_case_id")],
+            order_by=[
+                Coalesce(F("run__started_at"), F("run__created_at")).desc(),
+                F("run_id").desc(),
+                F("id").desc(),
+            ],
+        )
+    )
+    return ranked.filter(rank=1).order_by()
+
+
+@without_gc
+def graph_load_live(*, product: Product, release: Release | None = None) -> TraceGraph:
+    """The product's trace graph as it is now; results bound to ``release`` when given."""
+    standards = list(product.standards.values_list("slug", flat=True))
+    clauses = [
+        ClauseInfo(
+            ref=f"{slug}:{number}",
+            standard=f"{code}:{edition}",
+            number=number,
+            title=title,
+            is_heading=is_heading,
+        )
+        for slug, code, edition, number, title, is_heading in Clause.objects.filter(
+            class_filter(product.safety_class), is_active=True, standard__products=product
+        )
+        .order_by("standard__code", "standard__edition", "position")
+        .values_list("standard__slug", "standard__code", "standard__edition", "number", "title", "is_heading")
+    ]
+    keys: dict[int, str] = {}
+    items: dict[str, TraceItem] = {}
+    loads = json.loads
+    for pk, key, kind, title, text, status, attributes, revision, fingerprint in (
+        Item.objects.filter(product=product)
+        .order_by()
+        .annotate(attributes_json=Cast("attributes", TextField()))
+        .values_list("id", "key", "kind", "title", "text", "status", "attributes_json", "revision", "fingerprint")
+    ):
+        keys[pk] = key
+        items[key] = TraceItem(
+            key, kind, title, text, status, loads(attributes) if attributes != "{}" else {}, revision, fingerprint
+        )
+    links = [
+        TraceLink(keys[source], link_type, keys[target], target_revision, target_fingerprint)
+        for source, link_type, target, target_revision, target_fingerprint in Link.objects.filter(product=product)
+        .order_by()
+        .values_list("source_id", "link_type", "target_id", "target_revision", "target_fingerprint")
+    ]
+    clause_links: dict[str, list[str]] = {}
+    for item_id, slug, number in (
+        ClauseLink.objects.filter(product=product)
+        .order_by()
+        .values_list("item_id", "clause__standard__slug", "clause__number")
+    ):
+        clause_links.setdefault(keys[item_id], []).append(f"{slug}:{number}")
+    runs = {
+        run_id: (name, version, sha, environment, job_url, iso(started_at or created_at) or "")
+        for run_id, name, version, sha, environment, job_url, started_at, created_at in bound_runs(
+            product=product, release=release
+        ).values_list("id", "name", "version", "commit_sha", "environment", "ci_job_url", "started_at", "created_at")
+    }
+    results: dict[str, TraceResult] = {}
+    for case_id, status, identifier, run_id, duration, message, rationale, executed_by, executed_at in bound_results(
+        product=product, release=release
+    ).values_list(
+        "test_case_id",
+        "status",
+        "test_identifier",
+        "run_id",
+        "duration",
+        "message",
+        "rationale",
+        "executed_by",
+        "executed_at",
+    ):
+        key = keys[case_id]
+        name, version, sha, environment, job_url, run_at = runs[run_id]
+        results[key] = TraceResult(
+            key,
+            status,
+            identifier,
+            run_id,
+            name,
+            version,
+            sha,
+            environment,
+            job_url,
+            run_at,
+            duration,
+            message,
+            rationale,
+            executed_by,
+            iso(executed_at),
+        )
+    commits: dict[str, list[TraceCommit]] = {}
+    for item_id, sha, kind, repository, author, authored_at, message in (
+        CommitLink.objects.filter(item__product=product)
+        .order_by()
+        .values_list(
+            "item_id",
+            "commit__sha",
+            "kind",
+            "commit__repository",
+            "commit__author_name",
+            "commit__authored_at",
+            "commit__message",
+        )
+    ):
+        key = keys[item_id]
+        subject = message.strip().splitlines()[0] if message.strip() else ""
+        commits.setdefault(key, []).append(TraceCommit(key, sha, kind, repository, author, iso(authored_at), subject))
+    for entries in commits.values():
+        entries.sort(key=lambda commit: (commit.authored_at or "", commit.sha))
+    for refs in clause_links.values():
+        refs.sort()
+    return TraceGraph(
+        product=product_info(product, standards),
+        release=release_info(release) if release is not None else None,
+        source="live",
+        items=items,
+        links=links,
+        clauses=clauses,
+        clause_links=clause_links,
+        results=results,
+        commits=commits,
+    )
+
+
+# --- baselines --------------------------------------------------------------------------------
+
+
+def _row(obj: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    return {name: getattr(obj, name) for name in names}
+
+
+@without_gc
+def baseline_content(graph: TraceGraph, *, taken_at: str) -> dict[str, Any]:
+    """The canonical content of a baseline: everything in the graph, in a fixed order."""
+    release = graph.release
+    product = graph.product
+    return {
+        "format": BASELINE_FORMAT,
+        "taken_at": taken_at,
+        "product": {
+            "key": product.key,
+            "name": product.name,
+            "safety_class": product.safety_class,
+            "risk_matrix": product.risk_matrix,
+            "gap_rules": product.gap_rules,
+            "standards": product.standards,
+        },
+        "release": {
+            "version": release.version if release else "",
+            "git_tag": release.git_tag if release else "",
+            "commit_sha": release.commit_sha if release else "",
+        },
+        "items": [_row(graph.items[key], ITEM_FIELDS) for key in sorted(graph.items)],
+        "links": [
+            _row(link, LINK_FIELDS)
+            for link in sorted(graph.links, key=lambda link: (link.source, link.link_type, link.target))
+        ],
+        "clauses": [_row(clause, CLAUSE_FIELDS) for clause in graph.clauses],
+        "clause_links": [
+            {"item": key, "clause": ref} for key in sorted(graph.clause_links) for ref in graph.clause_links[key]
+        ],
+        "results": [_row(graph.results[key], RESULT_FIELDS) for key in sorted(graph.results)],
+        "commits": [
+            _row(commit, COMMIT_FIELDS)
+            for key in sorted(graph.commits)
+            for commit in sorted(graph.commits[key], key=lambda commit: commit.sha)
+        ],
+    }
+
+
+def baseline_serialise(content: dict[str, Any]) -> tuple[str, str]:
+    """The stored text of a baseline and its SHA-256 (over the UTF-8 canonical JSON)."""
+    data = canonical_json(content)
+    return data.decode(), sha256_hex(data)
+
+
+@without_gc
+def graph_from_content(content: dict[str, Any], *, release: ReleaseInfo) -> TraceGraph:
+    """Rebuild the graph from a baseline's content (the inverse of ``baseline_content``)."""
+    if content.get("format") != BASELINE_FORMAT:
+        raise BaselineCorrupt(f"unknown baseline format {content.get('format')!r}")
+    product = content["product"]
+    clause_links: dict[str, list[str]] = {}
+    for row in content["clause_links"]:
+        clause_links.setdefault(row["item"], []).append(row["clause"])
+    commits: dict[str, list[TraceCommit]] = {}
+    for row in content["commits"]:
+        commits.setdefault(row["item"], []).append(TraceCommit(**row))
+    for entries in commits.values():
+        entries.sort(key=lambda commit: (commit.authored_at or "", commit.sha))
+    return TraceGraph(
+        product=ProductInfo(
+            key=product["key"],
+            name=product["name"],
+            safety_class=product["safety_class"],
+            risk_matrix=product["risk_matrix"],
+            gap_rules=product["gap_rules"],
+            standards=product["standards"],
+        ),
+        release=release,
+        source="baseline",
+        items={row["key"]: TraceItem(**row) for row in content["items"]},
+        links=[TraceLink(**row) for row in content["links"]],
+        clauses=[ClauseInfo(**row) for row in content["clauses"]],
+        clause_links=clause_links,
+        results={row["test_case"]: TraceResult(**row) for row in content["results"]},
+        commits=commits,
+    )
+
+
+@without_gc
+def graph_from_baseline_text(text: str, sha256: str, *, release: ReleaseInfo) -> TraceGraph:
+    """Verify the stored text against its hash, then rebuild the graph."""
+    data = text.encode()
+    if sha256_hex(data) != sha256:
+        raise BaselineCorrupt(f"baseline of {release.version} does not match its SHA-256 {sha256}")
+    return graph_from_content(json.loads(data), release=release)

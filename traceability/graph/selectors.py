@@ -1,0 +1,111 @@
+"""Domain questions answered from the trace graph: the matrix of a release, its gaps, its
+status, the change record between releases, the impact of changing an item.
+
+A frozen release is answered from its baseline; a draft release (or no release) from the live
+database, with the evidence bound to the release.
+"""
+
+from typing import Any
+
+from django.db.models import Count
+
+from qms.errors import Conflict, NotFound
+from qms.models import Signature
+from traceability.graph.diff import BaselineDiff, graph_diff
+from traceability.graph.gaps import GapReport, gaps_find, suspect_links_of
+from traceability.graph.load import BaselineCorrupt, graph_from_baseline_text, graph_load_live, iso, release_info
+from traceability.graph.matrix import DEFAULT_ROOT_KIND, ReverseRow, reverse_rows
+from traceability.graph.model import TraceGraph, TraceLink
+from traceability.graph.risk import RiskRow, risk_trace_rows
+from traceability.graph.summary import Matrix, matrix_build
+from traceability.graph.walks import Impact, impact_of
+from traceability.models import Baseline, Product, Release, ReleaseState
+
+
+def graph_load(*, product: Product, release: Release | None = None) -> TraceGraph:
+    """The graph of a release: its baseline when frozen, otherwise live data with the evidence
+    bound to the release. Without a release: live data with the newest result per test case."""
+    if release is None:
+        return graph_load_live(product=product)
+    row = Baseline.objects.filter(release=release).values_list("content", "sha256", "created_at").first()
+    if row is None:
+        return graph_load_live(product=product, release=release)
+    content, sha256, created_at = row
+    info = release_info(release, baseline_sha256=sha256, taken_at=iso(created_at))
+    try:
+        return graph_from_baseline_text(content, sha256, release=info)
+    except BaselineCorrupt as exc:
+        raise Conflict(str(exc), code="baseline_corrupt", version=release.version) from exc
+
+
+def matrix_for_release(
+    *, product: Product, release: Release | None = None, root_kind: str = DEFAULT_ROOT_KIND, with_gaps: bool = True
+) -> Matrix:
+    return matrix_build(graph_load(product=product, release=release), root_kind=root_kind, with_gaps=with_gaps)
+
+
+def reverse_matrix_for_release(
+    *, product: Product, release: Release | None = None
+) -> tuple[TraceGraph, list[ReverseRow]]:
+    graph = graph_load(product=product, release=release)
+    return graph, reverse_rows(graph)
+
+
+def risk_trace_for_release(*, product: Product, release: Release | None = None) -> tuple[TraceGraph, list[RiskRow]]:
+    graph = graph_load(product=product, release=release)
+    return graph, risk_trace_rows(graph)
+
+
+def gaps_for_release(*, product: Product, release: Release | None = None) -> tuple[TraceGraph, GapReport]:
+    graph = graph_load(product=product, release=release)
+    return graph, gaps_find(graph)
+
+
+def release_status(*, release: Release) -> dict[str, Any]:
+    """What CI and deployment scripts ask: is this release frozen, ready (no error-level gap),
+    approved?"""
+    product = release.product
+    graph, report = gaps_for_release(product=product, release=release)
+    signatures = Signature.objects.filter(record_type="traceability.release", record_id=str(release.pk)).aggregate(
+        n=Count("id")
+    )["n"]
+    return {
+        "product": product.key,
+        "version": release.version,
+        "state": release.state,
+        "frozen": graph.is_frozen,
+        "ready": report.ready,
+        "approved": release.state in (ReleaseState.APPROVED, ReleaseState.RELEASED),
+        "errors": report.errors,
+        "warnings": report.warnings,
+        "baseline_sha256": graph.release.baseline_sha256 if graph.release and graph.is_frozen else None,
+        "commit_sha": release.commit_sha,
+        "git_tag": release.git_tag,
+        "signatures": signatures,
+    }
+
+
+def baseline_diff(*, release_a: Release, release_b: Release | None = None) -> BaselineDiff:
+    """The change record from release A to release B (B None: to the live graph)."""
+    if release_b is not None and release_b.product_id != release_a.product_id:
+        raise NotFound("both releases must belong to the same product")
+    product = release_a.product
+    before = graph_load(product=product, release=release_a)
+    after = graph_load(product=product, release=release_b)
+    return graph_diff(before, after)
+
+
+def items_impacted_by(*, product: Product, key: str) -> Impact:
+    """What a change to the item impacts, on the live graph."""
+    graph = graph_load_live(product=product)
+    item = graph.items.get(key)
+    if item is None:
+        raise NotFound(f"{product.key} has no item {key!r}", product=product.key, key=key)
+    if item.is_obsolete:
+        return Impact(key=key, kind=item.kind, items=[], clauses=[])
+    return impact_of(graph, key)
+
+
+def suspect_links_for_release(*, product: Product, release: Release | None = None) -> list[TraceLink]:
+    """Suspect links between non-obsolete items (of a release's baseline, or live), in natural order."""
+    return suspect_links_of(graph_load(product=product, release=release))

@@ -1,0 +1,163 @@
+"""Pages of the trace engine: a release (state, baseline, signatures, gaps, changes; freeze and
+approve forms), the matrix with filters and paging, the gap report."""
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.views.generic import TemplateView, View
+
+from qms.errors import DomainError, NotFound
+from qms.models import SignatureMeaning
+from qms.roles import Scope, acting_user, user_write_scopes
+from traceability.graph.gaps import gaps_find
+from traceability.graph.matrix import DEFAULT_ROOT_KIND, ROOT_KINDS, ROW_STATUSES
+from traceability.graph.selectors import baseline_diff, graph_load
+from traceability.graph.summary import matrix_build
+from traceability.kinds import ItemKind
+from traceability.models import Release, ReleaseState
+from traceability.selectors import release_get, release_list, release_previous, release_signatures
+from traceability.services.releases import APPROVAL_MEANINGS, release_approve, release_freeze
+from traceability.views import ProductPageMixin
+
+
+class ReleasePageMixin(ProductPageMixin):
+    def get_release(self, version: str | None) -> Release | None:
+        if not version:
+            return None
+        try:
+            return release_get(product=self.get_product(), version=version)
+        except NotFound as exc:
+            raise Http404(exc.message) from exc
+
+
+def _query_string(request: HttpRequest) -> str:
+    params = request.GET.copy()
+    params.pop("page", None)
+    return params.urlencode()
+
+
+class ReleasePage(ReleasePageMixin, TemplateView):
+    template_name = "traceability/release_detail.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        product = self.get_product()
+        release = self.get_release(self.kwargs["version"])
+        assert release is not None
+        graph = graph_load(product=product, release=release)
+        report = gaps_find(graph)
+        previous = release_previous(release)
+        scopes = user_write_scopes(self.request.user)
+        return {
+            **super().get_context_data(**kwargs),
+            "product": product,
+            "release": release,
+            "frozen": graph.is_frozen,
+            "report": report,
+            "rules": [entry for entry in report.by_rule() if entry["count"]],
+            "signatures": release_signatures(release),
+            "previous": previous,
+            "diff": baseline_diff(release_a=previous, release_b=release) if previous is not None else None,
+            "can_freeze": release.state == ReleaseState.DRAFT and Scope.PRODUCTS in scopes,
+            "can_approve": release.state == ReleaseState.FROZEN and Scope.APPROVALS in scopes,
+            "meanings": [(value, label) for value, label in SignatureMeaning.choices if value in APPROVAL_MEANINGS],
+        }
+
+
+class ReleaseActionView(ReleasePageMixin, View):
+    """POST-only forms of the release page: freeze (products scope) and approve (approvals scope)."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        product = self.get_product()
+        release = self.get_release(self.kwargs["version"])
+        assert release is not None
+        action = self.kwargs["action"]
+        scopes = user_write_scopes(request.user)
+        try:
+            if action == "freeze" and Scope.PRODUCTS in scopes:
+                frozen = release_freeze(product=product, version=release.version, actor=acting_user(request.user))
+                messages.success(request, f"{product.key} {frozen.version} is frozen.")
+            elif action == "approve" and Scope.APPROVALS in scopes:
+                release_approve(
+                    release=release,
+                    signer=acting_user(request.user),
+                    password=request.POST.get("password", ""),
+                    meaning=request.POST.get("meaning", SignatureMeaning.APPROVAL),
+                    comment=request.POST.get("comment", ""),
+                )
+                messages.success(request, f"{product.key} {release.version} is approved and signed.")
+            else:
+                messages.error(request, "Your role may not do this.")
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        return HttpResponseRedirect(reverse("release-detail", args=[product.key, release.version]))
+
+
+class MatrixPage(ReleasePageMixin, TemplateView):
+    """The matrix with filters (release, row kind, status, gaps only), 100 rows a page."""
+
+    template_name = "traceability/matrix.html"
+    page_size = 100
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        product = self.get_product()
+        params = self.request.GET
+        release = self.get_release(params.get("release", "").strip())
+        kind = params.get("kind", "")
+        root_kind = kind if kind in ROOT_KINDS else str(DEFAULT_ROOT_KIND)
+        status = params.get("status", "")
+        gaps_only = params.get("gaps") == "1"
+        matrix = matrix_build(graph_load(product=product, release=release), root_kind=root_kind)
+        rows = matrix.rows
+        if status in ROW_STATUSES:
+            rows = [row for row in rows if row.status == status]
+        if gaps_only:
+            rows = [row for row in rows if row.gaps]
+        page = Paginator(rows, self.page_size).get_page(params.get("page"))
+        return {
+            **super().get_context_data(**kwargs),
+            "product": product,
+            "release": release,
+            "matrix": matrix,
+            "coverage": matrix.coverage,
+            "page": page,
+            "releases": release_list(product=product),
+            "kinds": [(str(k), ItemKind(k).label) for k in ROOT_KINDS],
+            "statuses": ROW_STATUSES,
+            "filters": {
+                "release": release.version if release else "",
+                "kind": root_kind,
+                "status": status,
+                "gaps": gaps_only,
+            },
+            "query_string": _query_string(self.request),
+        }
+
+
+class GapsPage(ReleasePageMixin, TemplateView):
+    template_name = "traceability/gaps.html"
+    page_size = 200
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        product = self.get_product()
+        params = self.request.GET
+        release = self.get_release(params.get("release", "").strip())
+        graph = graph_load(product=product, release=release)
+        report = gaps_find(graph)
+        severity = params.get("severity", "")
+        findings = [f for f in report.findings if f.severity == severity] if severity else report.findings
+        return {
+            **super().get_context_data(**kwargs),
+            "product": product,
+            "release": release,
+            "frozen": graph.is_frozen,
+            "report": report,
+            "rules": [entry for entry in report.by_rule() if entry["count"]],
+            "page": Paginator(findings, self.page_size).get_page(params.get("page")),
+            "severity": severity,
+            "query_string": _query_string(self.request),
+        }
