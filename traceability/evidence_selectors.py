@@ -8,11 +8,9 @@ passed_with_exception / failed_accepted verify, failed / error fail, skipped is 
 """
 
 from django.db.models import Count, Prefetch, Q, QuerySet
-from django.db.models.functions import Coalesce
 
 from qms.errors import NotFound
 from traceability.models import Commit, CommitLink, Product, ResultStatus, TestResult, TestRun
-from traceability.models.evidence import FAILING_STATUSES, PASSING_STATUSES
 
 
 def _status_count(status: str) -> Count:
@@ -71,35 +69,3 @@ def commit_get(*, product: Product, sha: str) -> Commit:
         problem = "is ambiguous" if len(matches) > 1 else "is not a stored commit"
         raise NotFound(f"{sha!r} {problem} of {product.key}", product=product.key, sha=sha)
     return matches[0]
-
-
-def release_results(*, product: Product, version: str, commit_sha: str = "") -> dict[int, TestResult]:
-    """The result that counts for each test case (by item id) in a release, in one query.
-
-    Runs bind by version or by commit SHA; the latest result per test case wins, ordered by
-    (run started_at or created_at, run id, result id).
-    """
-    binding = Q(run__version=version) if version else Q(pk__in=[])
-    if commit_sha:
-        binding |= Q(run__commit_sha=commit_sha.lower())
-    results = (
-        TestResult.objects.filter(binding, run__product=product, test_case__isnull=False)
-        .select_related("run", "test_case")
-        .annotate(run_moment=Coalesce("run__started_at", "run__created_at"))
-        .order_by("run_moment", "run_id", "id")
-    )
-    latest: dict[int, TestResult] = {}
-    for result in results:
-        assert result.test_case_id is not None
-        latest[result.test_case_id] = result
-    return latest
-
-
-def result_verdict(status: str) -> str | None:
-    """``verified`` for passed / passed_with_exception / failed_accepted, ``failed`` for failed / error,
-    None for skipped (no result)."""
-    if status in PASSING_STATUSES:
-        return "verified"
-    if status in FAILING_STATUSES:
-        return "failed"
-    return None

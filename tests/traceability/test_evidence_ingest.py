@@ -9,8 +9,9 @@ from django.test.utils import CaptureQueriesContext
 
 from qms.errors import InvalidInput
 from qms.models import AuditEvent
-from traceability.evidence_selectors import release_results, result_verdict
-from traceability.models import Item, Link, TestResult, TestRun
+from traceability.graph.load import bound_results
+from traceability.graph.model import result_verdict
+from traceability.models import Item, Link, Release, TestResult, TestRun
 from traceability.services.evidence import (
     junit_ingest,
     manual_executions_record,
@@ -316,7 +317,7 @@ def test_ingestion_costs_the_same_queries_for_one_and_many_results(product, make
     assert many < 30
 
 
-def test_release_results_take_the_latest_result_per_test_case(small_graph, developer):
+def test_a_release_binds_the_latest_result_per_test_case(small_graph, developer):
     product = small_graph["SRS-1"].product
 
     def post(binding: dict, status: str, started: str) -> None:
@@ -331,17 +332,21 @@ def test_release_results_take_the_latest_result_per_test_case(small_graph, devel
     post({"commit_sha": "b" * 40}, "passed", "2026-03-03T10:00:00+00:00")
     post({"version": "1.0.0"}, "error", "2026-03-01T10:00:00+00:00")  # arrives last, ran first
     post({"version": "0.9.0"}, "skipped", "2026-03-04T10:00:00+00:00")  # another release
-    tc = small_graph["TC-1"].pk
-    assert release_results(product=product, version="1.0.0")[tc].status == "failed"
-    latest = release_results(product=product, version="1.0.0", commit_sha="b" * 40)[tc]
-    assert (latest.status, result_verdict(latest.status)) == ("passed", "verified")
-    assert result_verdict("failed_accepted") == "verified"
-    assert result_verdict("error") == "failed"
+
+    def latest(version: str, commit_sha: str = "") -> list[str]:
+        release = Release(product=product, version=version, commit_sha=commit_sha)
+        return [result.status for result in bound_results(product=product, release=release)]
+
+    assert latest("1.0.0") == ["failed"]
+    assert latest("1.0.0", commit_sha="b" * 40) == ["passed"]
+    assert result_verdict("passed") == "pass"
+    assert result_verdict("failed_accepted") == "pass"
+    assert result_verdict("error") == "fail"
     assert result_verdict("skipped") is None
-    assert release_results(product=product, version="2.0.0") == {}
+    assert latest("2.0.0") == []
 
 
-def test_release_results_cost_one_query_for_one_and_many_results(
+def test_bound_results_cost_one_query_for_one_and_many_results(
     small_graph, make_item, developer, django_assert_num_queries
 ):
     product = small_graph["SRS-1"].product
@@ -360,6 +365,6 @@ def test_release_results_cost_one_query_for_one_and_many_results(
     post(10, "2.0.0")
     post(10, "2.0.0-rc1")
     with django_assert_num_queries(1):
-        assert len(release_results(product=product, version="1.0.0")) == 1
+        assert len(list(bound_results(product=product, release=Release(product=product, version="1.0.0")))) == 1
     with django_assert_num_queries(1):
-        assert len(release_results(product=product, version="2.0.0")) == 10
+        assert len(list(bound_results(product=product, release=Release(product=product, version="2.0.0")))) == 10
