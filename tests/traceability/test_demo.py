@@ -111,7 +111,12 @@ def test_the_demo_has_a_frozen_release_and_one_in_progress(catalogue):
     assert "SRS-033" in {row.key for row in frozen.rows} and "SRS-033" not in {row.key for row in current.rows}
     assert "SRS-061" in {row.key for row in current.rows}
     assert {row.key for row in frozen.rows if row.status == "suspect"} == set()
-    assert {row.key for row in current.rows if row.status == "suspect"} == {"SRS-007", "SRS-008", "SRS-013"}
+    assert {row.key for row in current.rows if row.status == "suspect"} == {"SRS-007", "SRS-013"}
+    # the demo's CI evidence: 1.0.0 verified but for the untested SRS-047 and SRS-006, whose only test
+    # was skipped on CI; in 1.1.0 the ceiling test still expects the old 25 U limit and fails
+    assert {row.key for row in frozen.rows if row.status != "verified"} == {"SRS-006", "SRS-047"}
+    assert {row.key for row in current.rows if row.status == "failed"} == {"SRS-008"}
+    assert frozen.coverage.tests_passed == 79 and frozen.coverage.tests_without_result == 1
     diff = baseline_diff(release_a=releases["1.0.0"], release_b=releases["1.1.0"])
     assert [item.key for item in diff.items_added] == ["SRS-061", "TC-081", "TC-082"]
     assert [change.key for change in diff.items_changed] == ["SRS-008", "SRS-013", "SRS-033", "SYS-004"]

@@ -12,6 +12,13 @@ from qms.roles import Role
 from qms.services import audit_record, user_role_set
 from traceability.itemfile import item_rows_from_yaml, yaml_file_read
 from traceability.models import Product, Release, ReleaseState
+from traceability.services.evidence import (
+    commit_inputs_parse,
+    commits_ingest,
+    junit_ingest,
+    manual_executions_record,
+    run_input_clean,
+)
 from traceability.services.imports import ImportReport, ItemRow, items_import
 from traceability.services.products import product_create, product_state, product_update
 from traceability.services.releases import release_create, release_freeze
@@ -21,6 +28,8 @@ CHANGES_FILE = "bolus-1.1.0-changes.yaml"
 FROZEN_VERSION = "1.0.0"  # the content of DEMO_FILE, frozen
 CURRENT_VERSION = "1.1.0"  # in progress: DEMO_FILE with CHANGES_FILE applied
 CHANGE_SECTIONS = ("update", "create", "obsolete")
+EVIDENCE_DIR = "evidence"  # JUnit XML and manual executions per version, commits.json
+CI_JOB_URL = "https://git.boluscalc.example/boluscalc/app/-/pipelines/{version}"
 PRODUCT_KEYS = {"key", "name", "intended_use", "safety_class", "standards", "key_pattern", "risk_matrix", "gap_rules"}
 
 # One demo account per role; the password is the user name followed by "-demo".
@@ -40,6 +49,8 @@ class DemoReport:
     changes: ImportReport = field(default_factory=ImportReport)
     releases_frozen: list[str] = field(default_factory=list)
     releases_created: list[str] = field(default_factory=list)
+    runs_created: int = 0
+    commits_created: int = 0
 
     @property
     def changed(self) -> bool:
@@ -51,6 +62,8 @@ class DemoReport:
             or self.changes.changed
             or self.releases_frozen
             or self.releases_created
+            or self.runs_created
+            or self.commits_created
         )
 
 
@@ -103,6 +116,42 @@ def _change_rows(path: Path) -> list[tuple[str, list[ItemRow]]]:
     return sections
 
 
+def demo_evidence_load(*, product: Product, directory: Path, version: str, report: DemoReport) -> str:
+    """Commits, JUnit XML and manual executions of one demo version, posted as the demo developer
+    and tester would from CI. Idempotent (runs by payload digest, commits by SHA). Returns the
+    version's last commit SHA."""
+    evidence = directory / EVIDENCE_DIR
+    developer = User.objects.get(username="dev")
+    quality = User.objects.get(username="qm")
+    commits_file = evidence / "commits.json"
+    batches = yaml_file_read(commits_file)
+    if not isinstance(batches, dict) or not isinstance(batches.get(version), list):
+        raise InvalidInput(f"{commits_file.name}: needs a list of commits for {version}", code="demo_invalid")
+    commits = commit_inputs_parse(batches[version], source=f"{commits_file.name}[{version}]")
+    report.commits_created += commits_ingest(product=product, commits=commits, actor=developer, via="demo").created
+    head = commits[-1].sha
+    folder = evidence / version
+    files = [(path.name, path.read_bytes()) for path in sorted(folder.glob("*.xml"))]
+    if files:
+        run = run_input_clean(
+            version=version,
+            commit_sha=head,
+            name="boluscalc CI",
+            environment="Android emulator API 34",
+            ci_job_url=CI_JOB_URL.format(version=version),
+        )
+        report.runs_created += junit_ingest(product=product, files=files, run=run, actor=developer).created
+    manual = folder / "manual.json"
+    if manual.exists():
+        data = yaml_file_read(manual)
+        run = run_input_clean(version=version, commit_sha=head, environment=data.get("environment", ""))
+        executions = manual_executions_record(
+            product=product, run=run, executions=data.get("executions"), actor=quality
+        )
+        report.runs_created += executions.created
+    return head
+
+
 def _merge(total: ImportReport, part: ImportReport) -> None:
     for name in vars(total):
         setattr(total, name, getattr(total, name) + getattr(part, name))
@@ -131,11 +180,19 @@ def demo_load(*, directory: Path, actor: User | None) -> DemoReport:
         before = product_state(product)
         product = product_update(product=product, actor=actor, **spec)
         report.product_updated = product_state(product) != before
+    demo_users_ensure(actor=actor, report=report)
     rows = item_rows_from_yaml(data.get("items"), source=path.name)
     frozen = Release.objects.filter(product=product, version=FROZEN_VERSION).exclude(state=ReleaseState.DRAFT)
     if not frozen.exists():
         report.items = items_import(product=product, rows=rows, actor=actor, source=path.name)
-        release_freeze(product=product, version=FROZEN_VERSION, actor=actor, git_tag=f"v{FROZEN_VERSION}")
+        head = demo_evidence_load(product=product, directory=directory, version=FROZEN_VERSION, report=report)
+        release_freeze(
+            product=product,
+            version=FROZEN_VERSION,
+            actor=User.objects.get(username="qm"),
+            git_tag=f"v{FROZEN_VERSION}",
+            commit_sha=head,
+        )
         report.releases_frozen.append(FROZEN_VERSION)
     changes = directory / CHANGES_FILE
     if changes.exists():
@@ -150,5 +207,5 @@ def demo_load(*, directory: Path, actor: User | None) -> DemoReport:
                 notes="In progress: CR-003 (lower maximum bolus ceiling, rolling two-hour limit).",
             )
             report.releases_created.append(CURRENT_VERSION)
-    demo_users_ensure(actor=actor, report=report)
+        demo_evidence_load(product=product, directory=directory, version=CURRENT_VERSION, report=report)
     return report
