@@ -240,7 +240,9 @@ def time_doorstop(spec: DatasetSpec, work: Path, cap: float) -> dict[str, Run]:
     env = tools_env()
     validate = run_measured(["doorstop", "-F"], cwd=tree, env=env, timeout=cap, log=work / "logs" / "doorstop.log")
     if not validate.ok:
-        return {"validate": validate, "publish": Run(note="not run"), "total": Run(timed_out_after=cap)}
+        total = Run(peak_mb=validate.peak_mb, timed_out_after=cap if validate.timed_out_after else None)
+        total.note = "" if validate.timed_out_after else validate.note
+        return {"validate": validate, "publish": Run(note="not run"), "total": total}
     public = work / "doorstop-public"
     shutil.rmtree(public, ignore_errors=True)
     publish = run_measured(
