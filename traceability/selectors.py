@@ -1,5 +1,7 @@
 """Reads of products, items, links and their history. Selectors own the query shape."""
 
+from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -165,3 +167,58 @@ def release_last_frozen(*, product: Product) -> Release | None:
 def release_signatures(release: Release) -> QuerySet[Signature]:
     """The signature manifest of a release, oldest first."""
     return signature_list(record_type="traceability.release", record_id=str(release.pk))
+
+
+@dataclass(frozen=True)
+class ItemRecord:
+    """An item as the spreadsheet export writes it: its fields, outgoing links and clauses."""
+
+    key: str
+    kind: str
+    title: str
+    text: str
+    status: str
+    attributes: dict[str, Any]
+    links: dict[str, list[str]]
+    clauses: list[str]
+    updated_at: datetime
+
+
+def item_records(*, product: Product) -> list[ItemRecord]:
+    """Every item of a product with its outgoing links (by type) and clauses, ordered by key.
+
+    Three queries whatever the number of items; links and clauses are sorted for a stable export.
+    """
+    items = list(
+        Item.objects.filter(product=product)
+        .order_by("key")
+        .values_list("pk", "key", "kind", "title", "text", "status", "attributes", "updated_at")
+    )
+    links: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for source_id, link_type, target_key in (
+        Link.objects.filter(product=product)
+        .order_by("source_id", "link_type", "target__key")
+        .values_list("source_id", "link_type", "target__key")
+    ):
+        links[source_id][link_type].append(target_key)
+    clauses: dict[int, list[str]] = defaultdict(list)
+    for item_id, slug, number in (
+        ClauseLink.objects.filter(product=product)
+        .order_by("item_id", "clause__standard__slug", "clause__position", "clause__number")
+        .values_list("item_id", "clause__standard__slug", "clause__number")
+    ):
+        clauses[item_id].append(f"{slug}:{number}")
+    return [
+        ItemRecord(
+            key=key,
+            kind=kind,
+            title=title,
+            text=text,
+            status=item_status,
+            attributes=attributes,
+            links=dict(links[pk]) if pk in links else {},
+            clauses=clauses.get(pk, []),
+            updated_at=updated_at,
+        )
+        for pk, key, kind, title, text, item_status, attributes, updated_at in items
+    ]

@@ -31,6 +31,7 @@ class RowError(InvalidInput):
     def __init__(self, row: int, column: str, problem: str, *, source: str = "") -> None:
         where = f"{source}: " if source else ""
         super().__init__(f"{where}row {row}, column {column}: {problem}", row=row, column=column)
+        self.problem = problem
 
 
 @dataclass
