@@ -10,6 +10,8 @@ api_v1 = [
     path("", include("traceability.api.urls")),
 ]
 
+admin.autodiscover()  # the admin registry is filled here, not at start-up (commands stay lean)
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),

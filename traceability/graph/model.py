@@ -15,12 +15,13 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property, wraps
-from typing import Any, ParamSpec, TypeVar
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from traceability.kinds import ItemStatus
 from traceability.models.evidence import FAILING_STATUSES, PASSING_STATUSES
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -314,10 +315,13 @@ class TraceGraph:
         return [link for link in self.links if link.source in active and link.target in active]
 
     @cached_property
-    def nx(self) -> nx.DiGraph:
+    def nx(self) -> "nx.DiGraph":
         """Directed graph of the non-obsolete items: an edge source → target per link, with the
-        set of its link types in the edge attribute ``types``."""
-        graph = nx.DiGraph()
+        set of its link types in the edge attribute ``types``. (networkx is imported here: the
+        matrix and gap commands never need it, and it costs a tenth of a second to import.)"""
+        import networkx
+
+        graph = networkx.DiGraph()
         graph.add_nodes_from((key, {"kind": item.kind}) for key, item in self.items.items() if not item.is_obsolete)
         for link in self.links:
             if link.source in graph and link.target in graph:

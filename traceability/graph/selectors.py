@@ -5,7 +5,7 @@ A frozen release is answered from its baseline; a draft release (or no release) 
 database, with the evidence bound to the release.
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count
 
@@ -18,8 +18,10 @@ from traceability.graph.matrix import DEFAULT_ROOT_KIND, ReverseRow, reverse_row
 from traceability.graph.model import TraceGraph, TraceLink
 from traceability.graph.risk import RiskRow, risk_trace_rows
 from traceability.graph.summary import Matrix, matrix_build
-from traceability.graph.walks import Impact, impact_of
 from traceability.models import Baseline, Product, Release, ReleaseState
+
+if TYPE_CHECKING:
+    from traceability.graph.walks import Impact
 
 
 def graph_load(*, product: Product, release: Release | None = None) -> TraceGraph:
@@ -95,8 +97,11 @@ def baseline_diff(*, release_a: Release, release_b: Release | None = None) -> Ba
     return graph_diff(before, after)
 
 
-def items_impacted_by(*, product: Product, key: str) -> Impact:
+def items_impacted_by(*, product: Product, key: str) -> "Impact":
     """What a change to the item impacts, on the live graph."""
+    # networkx is loaded only by the questions that walk the graph (import cost ~0.1 s per command)
+    from traceability.graph.walks import Impact, impact_of
+
     graph = graph_load_live(product=product)
     item = graph.items.get(key)
     if item is None:
