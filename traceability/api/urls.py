@@ -1,6 +1,6 @@
 from django.urls import path
 
-from traceability.api import views
+from traceability.api import reports, views
 
 urlpatterns = [
     path("products/", views.ProductListView.as_view(), name="api-product-list"),
@@ -24,5 +24,25 @@ urlpatterns = [
         "products/<str:product_key>/clause-links/<int:pk>/",
         views.ClauseLinkDetailView.as_view(),
         name="api-clause-link-detail",
+    ),
+    path(
+        "products/<str:product_key>/releases/<str:version>/report.pdf",
+        reports.ReleaseReportView.as_view(),
+        name="api-release-report-pdf",
+    ),
+    path(
+        "products/<str:product_key>/releases/<str:version>/report.xlsx",
+        reports.ReleaseWorkbookView.as_view(),
+        name="api-release-report-xlsx",
+    ),
+    path(
+        "products/<str:product_key>/releases/<str:version>/tables/<str:table>.csv",
+        reports.ReleaseTableCsvView.as_view(),
+        name="api-release-table-csv",
+    ),
+    path(
+        "products/<str:product_key>/releases/<str:version>/reports/",
+        reports.ReleaseReportListView.as_view(),
+        name="api-release-report-list",
     ),
 ]
