@@ -126,6 +126,8 @@ def test_the_report_tables_of_a_release(release):
     assert [row[0] for row in matrix.rows] == ["SRS-1", "SRS-2", "SYS-1"]
     assert matrix.rows[0][2:7] == ["Round down", "The dose shall be rounded down.", "approved", 1, "verified"]
     assert matrix.rows[0][9:17] == ["UN-1", "SYS-1", "SYS-1", "RISK-1", "RC-1", "SWI-1", "TC-1", "TC-1: passed"]
+    # a system requirement is verified through the requirements derived from it (SRS-2 changed: suspect)
+    assert matrix.rows[2][6:8] == ["suspect", "derived requirement suspect: SRS-2"]
     assert [row[0] for row in tables["reverse"].rows] == ["TC-1", "TC-2"]
     assert tables["risks"].rows[0][:3] == ["RISK-1", "Overdose risk", "Overdose"]
     assert tables["risks"].rows[0][7:13] == [4, 3, "no", 4, 1, "yes"]

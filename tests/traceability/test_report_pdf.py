@@ -278,3 +278,27 @@ def test_pages_render_to_png(release, tmp_path):
     images = sorted(tmp_path.glob("page-*.png"))
     assert [image.name for image in images] == ["page-01.png", "page-02.png", "page-03.png"]
     assert all(image.read_bytes().startswith(b"\x89PNG\r\n\x1a\n") for image in images)
+
+
+def test_a_system_requirement_is_verified_through_its_derived_requirements(catalogue, qm):
+    product = report_product(qm)
+    items = report_items(product, qm)
+    record_results(product, "1.0.0", {"TC-1": "passed", "TC-2": "failed"})
+    release = release_freeze(product=product, version="1.0.0", actor=qm)
+    row = next(row for row in content_of(release).system_matrix if row.key == "SYS-1")
+    assert (row.status, row.reason) == ("failed", "derived requirement failed: SRS-2")
+    del items
+
+
+def test_a_long_table_of_contents_continues_on_the_next_page():
+    from traceability.reports.layout import Contents, Outline
+
+    outline = Outline()
+    for number in range(40):
+        outline.section(f"Section {number}")
+        outline.subsection("Part")
+    contents = Contents(outline.entries)
+    _, height = contents.wrap(700, 500)
+    first, rest = contents.split(700, 300)
+    assert first.wrap(700, 300)[1] <= 300 and len(first.entries) + len(rest.entries) == 80
+    assert first.wrap(700, 300)[1] + rest.wrap(700, 500)[1] == pytest.approx(height)

@@ -18,7 +18,17 @@ from qms.canonical import digest_of
 from qms.models import SignatureMeaning
 from traceability.graph.diff import BaselineDiff, graph_diff
 from traceability.graph.gaps import GapReport, gaps_find
-from traceability.graph.matrix import MatrixRow, ReverseRow, Verifier, matrix_rows, reverse_rows
+from traceability.graph.matrix import (
+    FAILED,
+    NOT_VERIFIED,
+    SUSPECT,
+    VERIFIED,
+    MatrixRow,
+    ReverseRow,
+    Verifier,
+    matrix_rows,
+    reverse_rows,
+)
 from traceability.graph.model import TraceGraph
 from traceability.graph.risk import RiskRow, risk_trace_rows
 from traceability.graph.summary import Coverage, coverage_of
@@ -252,9 +262,41 @@ class ReportContent:
 
     @cached_property
     def system_matrix(self) -> list[MatrixRow]:
-        return matrix_rows(
+        """System requirements. One without a test or justification of its own is verified through
+        the requirements derived from it (as the gap rule ``requirement_without_verification``
+        judges it), not reported as unverified."""
+        rows = matrix_rows(
             self.graph, root_kind=ItemKind.SYSTEM_REQUIREMENT, gaps=self.gaps_by_item, verifier=self.verifier
         )
+        for row in rows:
+            if row.tests or row.justification or row.status in (FAILED, SUSPECT):
+                continue
+            derived = self.derived_from(row.key)
+            if derived:
+                row.status, row.reason = self._through_derived(row.key, set())
+        return rows
+
+    def derived_from(self, key: str) -> list[str]:
+        """Requirements (non-obsolete) that derive from this one."""
+        graph = self.graph
+        return graph.ordered(
+            source
+            for source in graph.sources(key, LinkType.DERIVES_FROM)
+            if graph.items[source].kind in (ItemKind.SYSTEM_REQUIREMENT, ItemKind.SOFTWARE_REQUIREMENT)
+        )
+
+    def _through_derived(self, key: str, seen: set[str]) -> tuple[str, str]:
+        verification = self.verifier.of(key)
+        derived = self.derived_from(key)
+        if verification.tests or verification.justification or not derived or key in seen:
+            return verification.status, verification.reason
+        seen.add(key)
+        statuses = {child: self._through_derived(child, seen)[0] for child in derived}
+        for status in (FAILED, SUSPECT, NOT_VERIFIED):
+            named = [child for child, child_status in statuses.items() if child_status == status]
+            if named:
+                return status, f"derived requirement {status.replace('_', ' ')}: {', '.join(named)}"
+        return VERIFIED, f"verified through {', '.join(derived)}"
 
     @cached_property
     def coverage(self) -> Coverage:

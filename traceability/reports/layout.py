@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reportlab.lib.colors import Color
-from reportlab.platypus import Flowable, KeepTogether, Paragraph, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, Paragraph, Spacer, Table, TableStyle
 
 from traceability.reports.styles import (
     BANNER,
@@ -33,7 +33,7 @@ from traceability.reports.styles import (
     TOC_1,
     TOC_2,
 )
-from traceability.reports.text import FONT, FONT_BOLD, markup_escape, printable, text_width
+from traceability.reports.text import FONT, FONT_BOLD, fonts_register, markup_escape, printable, text_width
 
 
 @dataclass(slots=True)
@@ -53,6 +53,7 @@ class Heading(Paragraph):
     records its page for the table of contents."""
 
     def __init__(self, entry: TocEntry) -> None:
+        fonts_register()
         super().__init__(markup_escape(entry.label), H1 if entry.level == 0 else H2)
         self.entry = entry
         self.keepWithNext = True
@@ -105,6 +106,18 @@ class Contents(Flowable):
         self.height = sum(self._leading(entry) for entry in self.entries)
         return self.width, self.height
 
+    def split(self, availWidth: float, availHeight: float) -> list[Flowable]:
+        """A long table of contents continues on the next page."""
+        used, count = 0.0, 0
+        for entry in self.entries:
+            if used + self._leading(entry) > availHeight:
+                break
+            used += self._leading(entry)
+            count += 1
+        if count == 0:
+            return []
+        return [Contents(self.entries[:count], self.width), Contents(self.entries[count:], self.width)]
+
     def draw(self) -> None:
         canvas = self.canv
         y = self.height
@@ -134,11 +147,13 @@ class Contents(Flowable):
 
 def para(text: object, style: Any = BODY) -> Paragraph:
     """A paragraph of user or engine text: always escaped, never markup."""
+    fonts_register()
     return Paragraph(markup_escape(text), style)
 
 
 def rich(markup: str, style: Any = BODY) -> Paragraph:
     """A paragraph whose markup the report wrote itself (every user value inside is escaped)."""
+    fonts_register()
     return Paragraph(markup, style)
 
 
@@ -215,7 +230,7 @@ _HEADER_CELL = CELL_BOLD.clone("header-cell", textColor=HEADER_INK, fontSize=7.5
 
 def coloured(text: object, colour: Color, *, bold: bool = False, style: Any = CELL) -> Paragraph:
     font = FONT_BOLD if bold else style.fontName
-    return Paragraph(f'<font name="{font}" color="{colour.hexval()}">{markup_escape(text)}</font>', style)
+    return rich(f'<font name="{font}" color="{colour.hexval()}">{markup_escape(text)}</font>', style)
 
 
 def note(text: str) -> Paragraph:
@@ -238,7 +253,3 @@ def legend(entries: Sequence[tuple[str, Color, Color]]) -> Table:
 
 def block(*flowables: Flowable, space: float = 6) -> list[Flowable]:
     return [*flowables, Spacer(1, space)]
-
-
-def keep(*flowables: Flowable) -> KeepTogether:
-    return KeepTogether(list(flowables))

@@ -52,18 +52,22 @@ def matrix_grid(content: ReportContent, rows: list[MatrixRow]) -> Flowable:
     for row in rows:
         fill, ink, label = ROW_STATUS.get(row.status, (None, INK, row.status))
         upstream = grid.lines(2, keys(row.parents)) if row.parents else grid.lines(2, "no parent", color=MUTED)
-        if row.user_needs and row.kind != "user_need":
-            upstream += muted(grid, 2, f"needs: {keys(row.user_needs)}")
+        needs = [key for key in row.user_needs if key not in row.parents]
+        if needs:
+            upstream += muted(grid, 2, f"needs: {keys(needs)}")
         others = [key for key in row.system_requirements if key not in row.parents]
         if others:
             upstream += muted(grid, 2, f"via: {keys(others)}")
         risks = grid.lines(3, keys(row.risk_controls)) + muted(
             grid, 3, f"risks: {keys(row.risks)}" if row.risks else ""
         )
+        derived = content.derived_from(row.key) if row.kind == "system_requirement" else []
         if row.tests:
             verification = test_lines(grid, 5, row.tests)
         elif row.justification:
             verification = grid.lines(5, f"not applicable: {row.justification}", font=FONT_ITALIC, color=GREY)
+        elif derived:
+            verification = grid.lines(5, f"through {keys(derived)}", color=ink)
         else:
             verification = grid.lines(5, "no verifying test", font=FONT_BOLD, color=RED)
         status = status_cell(grid, 7, label, ink)
