@@ -151,13 +151,13 @@ def trace_report_generate(*, report_id: int) -> TraceReport:
     try:
         content = report_content_for(release=report.release, identity=_identity_of(report))
         rendered = report_render(content, report.format)
-    except Exception as exc:  # any failure is recorded on the report, never lost
+        name = _file_name(report)
+        if default_storage.exists(name):
+            default_storage.delete(name)
+        stored = default_storage.save(name, ContentFile(rendered.data))
+    except Exception as exc:  # any failure to render or store is recorded on the report, never lost
         logger.exception("trace report %s failed", report_id)
         return _trace_report_failed(report_id=report_id, error=f"{type(exc).__name__}: {exc}")
-    name = _file_name(report)
-    if default_storage.exists(name):
-        default_storage.delete(name)
-    stored = default_storage.save(name, ContentFile(rendered.data))
     try:
         return _trace_report_store(report_id=report_id, name=stored, rendered=rendered)
     except Exception:
