@@ -1,5 +1,6 @@
 """The report over the API, the release page download and the trace_report command."""
 
+import io
 from io import StringIO
 
 import pytest
@@ -62,8 +63,6 @@ def test_the_workbook_and_a_csv_table(release, auditor, api_client, django_captu
     response = client.get(url)
     assert response.status_code == 200
     assert response["Content-Type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    import io
-
     workbook = load_workbook(io.BytesIO(b"".join(response.streaming_content)))
     assert workbook.sheetnames[:2] == ["Release", "Traceability matrix"]
 

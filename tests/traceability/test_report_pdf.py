@@ -2,6 +2,7 @@
 long texts, the signature manifest and the NOT APPROVED banner."""
 
 import io
+import re
 import shutil
 import subprocess
 
@@ -107,17 +108,23 @@ def test_the_report_holds_every_section_key_header_footer_and_the_unsigned_state
     )
 
 
-def test_the_contents_page_lists_the_sections_with_their_pages(release):
+def test_the_contents_page_lists_every_section_with_the_page_its_bookmark_points_to(release):
     data = render(release)
-    pages = pages_text(data)
-    contents = pages[1]
-    for title in SECTIONS[1:]:
-        page = next(number for number, text in enumerate(pages, start=1) if number > 2 and title in text)
-        assert f"{title}" in contents
-        assert f"{title} {'. ' * 3}".strip()[:10] in contents
-        del page
-    first = next(number for number, text in enumerate(pages, start=1) if number > 2 and "1 Document control" in text)
-    assert first == 3 and contents.index("1 Document control") < contents.index("9 Changes since")
+    reader = PdfReader(io.BytesIO(data))
+    bookmarks: dict[str, int] = {}
+
+    def walk(entries):
+        for entry in entries:
+            if isinstance(entry, list):
+                walk(entry)
+            else:
+                bookmarks[entry.title] = reader.get_destination_page_number(entry) + 1
+
+    walk(reader.outline)
+    contents = pages_text(data)[1]
+    listed = {title: int(page) for title, page in re.findall(r"(\d+(?:\.\d+)? .+?) (?:\. )+(\d+)", contents)}
+    assert listed == {title: page for title, page in bookmarks.items() if title != "Contents"}
+    assert listed["1 Document control and signatures"] == 3 and bookmarks["Contents"] == 2
 
 
 def test_an_approved_report_shows_the_signature_manifest_and_no_banner(release, qm):
@@ -172,21 +179,16 @@ def test_any_unicode_renders_with_the_embedded_font(catalogue, qm):
     )  # CJK and emoji: shown as U+FFFD, never lost silently
     reader = PdfReader(io.BytesIO(data))
     fonts = {
-        str(font.get_object()["/BaseFont"])
-        for page in reader.pages[:4]
-        for font in page["/Resources"]["/Font"].values()
+        (str(font["/Subtype"]), str(font["/BaseFont"]).split("+")[-1], "/FontFile2" in font["/FontDescriptor"])
+        for page in reader.pages
+        for font in (reference.get_object() for reference in page["/Resources"]["/Font"].values())
     }
-    assert any(name.endswith("DejaVuSans") for name in fonts) and any(
-        name.endswith("DejaVuSans-Bold") for name in fonts
-    )
-    embedded = reader.pages[0]["/Resources"]["/Font"]
-    assert all(
-        "/FontFile2" in font.get_object()["/FontDescriptor"]
-        for font in [
-            f.get_object()["/DescendantFonts"][0] for f in embedded.values() if "/DescendantFonts" in f.get_object()
-        ]
-        or []
-    )
+    assert fonts == {  # every font is embedded TrueType (subsets), no standard font left
+        ("/TrueType", "DejaVuSans", True),
+        ("/TrueType", "DejaVuSans-Bold", True),
+        ("/TrueType", "DejaVuSans-Oblique", True),
+        ("/TrueType", "DejaVuSansMono", True),
+    }
 
 
 def test_a_twenty_page_requirement_text_splits_across_pages(catalogue, qm):

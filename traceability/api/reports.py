@@ -151,7 +151,7 @@ class ReleaseTableCsvView(APIView):
         release = release_of(self.kwargs)
         if table not in TABLES:
             raise NotFound(f"no table {table!r}; tables are {', '.join(TABLE_NAMES)}", table=table)
-        content = report_content_for(release=release, identity=report_identity(release=release))
+        content = report_content_for(release=release, identity=report_identity(release=release), with_previous=False)
         response = HttpResponse(table_csv(TABLES[table](content)), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{content.document_id}-{table}.csv"'
         response["X-Baseline-SHA256"] = content.baseline_sha256

@@ -27,6 +27,15 @@ from traceability.reports.text import FONT, FONT_BOLD, printable, text_width
 Segment = tuple[str, int, Color]  # label, count, colour
 
 
+def _drawing(width: float, height: float) -> Drawing:
+    """A drawing whose initial font is the embedded one (reportlab's default, Helvetica, would
+    otherwise be referenced by the document without being embedded)."""
+    drawing = Drawing(width, height)
+    drawing.initialFontName = FONT
+    drawing.initialFontSize = 8
+    return drawing
+
+
 def _clip(text: str, font: str, size: float, width: float) -> str:
     text = printable(text).replace("\n", " ")
     if text_width(text, font, size) <= width:
@@ -41,7 +50,7 @@ def stacked_bars(bars: list[tuple[str, list[Segment]]], *, width: float, bar_hei
     counts written inside and a legend under each bar."""
     label_width = 110.0
     row_height = bar_height + 22
-    drawing = Drawing(width, row_height * len(bars))
+    drawing = _drawing(width, row_height * len(bars))
     span = width - label_width - 10
     for index, (label, segments) in enumerate(bars):
         y = drawing.height - (index + 1) * row_height + 18
@@ -125,7 +134,7 @@ def gap_chart(by_rule: list[dict[str, Any]], *, width: float) -> Drawing | None:
         return None
     label_width = 230.0
     row = 13.0
-    drawing = Drawing(width, row * len(found) + 4)
+    drawing = _drawing(width, row * len(found) + 4)
     most = max(entry["count"] for entry in found)
     span = width - label_width - 80
     for index, entry in enumerate(found):
@@ -159,7 +168,7 @@ def risk_matrix(matrix: dict[str, Any], counts: Counter[tuple[int, int]], *, tit
     footer = 30.0
     width = label_width + cell * len(probabilities) + 4
     height = header + cell * len(severities) + footer
-    drawing = Drawing(width, height)
+    drawing = _drawing(width, height)
     drawing.add(
         String(
             label_width,

@@ -145,6 +145,11 @@ class Contents(Flowable):
             canvas.linkRect("", entry.key, (indent, y, right, y + style.leading), relative=1, thickness=0)
 
 
+# Platypus tables set their cell style's font (Helvetica unless told) even around flowables,
+# which would put a font that is not embedded in the document: every table names the report font.
+TABLE_FONT = ("FONT", (0, 0), (-1, -1), FONT, 8)
+
+
 def para(text: object, style: Any = BODY) -> Paragraph:
     """A paragraph of user or engine text: always escaped, never markup."""
     fonts_register()
@@ -164,6 +169,7 @@ def banner(title: str, note: str, colour: Color, *, width: float = FRAME_WIDTH) 
         colWidths=[width],
         style=TableStyle(
             [
+                TABLE_FONT,
                 ("BACKGROUND", (0, 0), (-1, -1), colour),
                 ("LEFTPADDING", (0, 0), (-1, -1), 12),
                 ("RIGHTPADDING", (0, 0), (-1, -1), 12),
@@ -185,6 +191,7 @@ def kv_table(rows: Sequence[tuple[str, Any]], *, widths: tuple[float, float] = (
         hAlign="LEFT",
         style=TableStyle(
             [
+                TABLE_FONT,
                 ("BACKGROUND", (0, 0), (-1, -1), PANEL),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("LINEBELOW", (0, 0), (-1, -2), 0.35, GRID_RULE),
@@ -210,6 +217,7 @@ def small_table(
     for row in rows:
         data.append([cell if isinstance(cell, Flowable) else para(cell, CELL) for cell in row])
     commands: list[tuple[Any, ...]] = [
+        TABLE_FONT,
         ("BACKGROUND", (0, 0), (-1, 0), HEADER_FILL),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("GRID", (0, 0), (-1, -1), 0.35, GRID_RULE),
@@ -243,7 +251,11 @@ def legend(entries: Sequence[tuple[str, Color, Color]]) -> Table:
     for label, _, ink in entries:
         cells.append(coloured(label, ink, bold=True, style=CELL.clone("legend", fontSize=7.5, leading=9)))
     table = Table([cells], hAlign="LEFT", colWidths=[max(70.0, text_width(e[0], FONT_BOLD, 7.5) + 16) for e in entries])
-    commands: list[tuple[Any, ...]] = [("LEFTPADDING", (0, 0), (-1, -1), 5), ("TOPPADDING", (0, 0), (-1, -1), 2)]
+    commands: list[tuple[Any, ...]] = [
+        TABLE_FONT,
+        ("LEFTPADDING", (0, 0), (-1, -1), 5),
+        ("TOPPADDING", (0, 0), (-1, -1), 2),
+    ]
     for index, (_, fill, _) in enumerate(entries):
         commands.append(("BACKGROUND", (index, 0), (index, 0), fill))
         commands.append(("BOX", (index, 0), (index, 0), 0.8, Color(1, 1, 1)))

@@ -84,12 +84,14 @@ class ReportDocument(BaseDocTemplate):
             keywords=", ".join(printable(word) for word in keywords),
             invariant=1,
             pageCompression=1,
+            initialFontName=FONT,  # so no page refers to a font that is not embedded
+            initialFontSize=9,
         )
         frame = Frame(MARGIN_X, MARGIN_BOTTOM, FRAME_WIDTH, FRAME_HEIGHT, 0, 0, 0, 0, id="body")
         self.addPageTemplates(
             [
-                PageTemplate(id="cover", frames=[frame], onPage=self.begin_page, onPageEnd=self.decorate_cover),
-                PageTemplate(id="body", frames=[frame], onPage=self.begin_page, onPageEnd=self.decorate_page),
+                PageTemplate(id="cover", frames=[frame], onPageEnd=self.decorate_cover),
+                PageTemplate(id="body", frames=[frame], onPageEnd=self.decorate_page),
             ]
         )
 
@@ -140,6 +142,7 @@ class ReportDocument(BaseDocTemplate):
         return "NOT APPROVED", RED
 
     def _watermark(self, canvas: Canvas) -> None:
+        """Over the page (faint, so the content stays readable): NOT FROZEN or WITHDRAWN."""
         content = self.content
         text = "NOT FROZEN – DRAFT" if not content.frozen else "WITHDRAWN" if content.withdrawn else ""
         if not text:
@@ -184,10 +187,6 @@ class ReportDocument(BaseDocTemplate):
         canvas.doForm(f"page-{canvas.getPageNumber()}")
         canvas.restoreState()
 
-    def begin_page(self, canvas: Canvas, document: Any) -> None:
-        """Under the page's content: the watermark of a draft or withdrawn release."""
-        self._watermark(canvas)
-
     def _end_page(self) -> str:
         """The section named in the header: the first one starting on this page, else the one
         the page began in; then the next page begins in the last section of this one."""
@@ -203,6 +202,7 @@ class ReportDocument(BaseDocTemplate):
         canvas.rect(0, PAGE_HEIGHT - 16, PAGE_WIDTH, 16, stroke=0, fill=1)
         self._footer(canvas)
         canvas.restoreState()
+        self._watermark(canvas)
 
     def decorate_page(self, canvas: Canvas, document: Any) -> None:
         content = self.content
@@ -236,6 +236,7 @@ class ReportDocument(BaseDocTemplate):
         canvas.line(MARGIN_X, top - 19, right, top - 19)
         self._footer(canvas)
         canvas.restoreState()
+        self._watermark(canvas)
 
 
 def report_story(content: ReportContent) -> tuple[list[Flowable], list[Any]]:

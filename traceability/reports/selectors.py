@@ -66,15 +66,16 @@ def report_identity(*, release: Release) -> ReportIdentity:
     )
 
 
-def report_content_for(*, release: Release, identity: ReportIdentity) -> ReportContent:
+def report_content_for(*, release: Release, identity: ReportIdentity, with_previous: bool = True) -> ReportContent:
     """The content of a stored report: the release's baseline, with exactly the identity's
     signatures, state and previous release (so a report asked for before a new signature is
-    rendered as it was asked for)."""
+    rendered as it was asked for). ``with_previous=False`` skips loading the previous baseline
+    (for the tables, which do not show the changes)."""
     graph = graph_load(product=release.product, release=release)
     if not graph.is_frozen or graph.release is None or graph.release.baseline_sha256 != identity.baseline_sha256:
         raise Conflict(f"{release} no longer has the baseline {identity.baseline_sha256}", code="baseline_changed")
     previous = None
-    if identity.previous_version:
+    if identity.previous_version and with_previous:
         before = Release.objects.select_related("product").get(
             product=release.product, version=identity.previous_version
         )

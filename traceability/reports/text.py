@@ -64,7 +64,7 @@ def fonts_register() -> frozenset[int]:
         pdfmetrics.registerFont(TTFont(name, str(path)))
     pdfmetrics.registerFontFamily(FONT, normal=FONT, bold=FONT_BOLD, italic=FONT_ITALIC, boldItalic=FONT_BOLD_ITALIC)
     covered: set[int] = set()
-    for name in (FONT, FONT_BOLD):
+    for name in (FONT, FONT_BOLD, FONT_ITALIC):
         face = pdfmetrics.getFont(name).face
         codes = set(face.charToGlyph)
         covered = codes if not covered else covered & codes

@@ -7,7 +7,7 @@ from traceability.graph.risk import RiskLevel
 from traceability.reports.charts import risk_matrix
 from traceability.reports.content import ReportContent
 from traceability.reports.grid import Cell, GridRows, GridSpec
-from traceability.reports.layout import Outline, block, legend, note
+from traceability.reports.layout import TABLE_FONT, Outline, block, legend, note
 from traceability.reports.sections.common import gap_flag, gap_lines, key_cell, keys, muted, spec, test_lines
 from traceability.reports.styles import (
     ACCEPTABLE_FILL,
@@ -63,7 +63,9 @@ def risk_management(content: ReportContent, outline: Outline) -> list[Flowable]:
         Table(
             [[initial, residual]],
             hAlign="LEFT",
-            style=TableStyle([("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 40)]),
+            style=TableStyle(
+                [TABLE_FONT, ("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 40)]
+            ),
         ),
         legend([("acceptable", ACCEPTABLE_FILL, INK), ("not acceptable", UNACCEPTABLE_FILL, INK)]),
     )
