@@ -93,7 +93,7 @@ def trace_report_request(*, release: Release, report_format: str, actor: User | 
             f"unknown report format {report_format!r}; formats are {', '.join(ReportFormat.values)}", field="format"
         )
     # the release as it is now, held until the report is recorded (an approval waits for us, or we for it)
-    release = Release.objects.select_for_update().select_related("product").get(pk=release.pk)
+    release = Release.objects.select_for_update(of=("self",)).select_related("product").get(pk=release.pk)
     identity = report_identity(release=release)
     key = identity.key(report_format)
     existing = TraceReport.objects.select_for_update().filter(release=release, format=report_format, key=key).first()
@@ -168,7 +168,9 @@ def trace_report_generate(*, report_id: int) -> TraceReport:
 @transaction.atomic
 def _trace_report_store(*, report_id: int, name: str, rendered: Rendered) -> TraceReport:
     report = (
-        TraceReport.objects.select_for_update().select_related("release__product", "requested_by").get(pk=report_id)
+        TraceReport.objects.select_for_update(of=("self",))
+        .select_related("release__product", "requested_by")
+        .get(pk=report_id)
     )
     if report.state == ReportState.READY:  # generated meanwhile by another run: keep that one
         if report.file.name != name:
@@ -190,7 +192,9 @@ def _trace_report_store(*, report_id: int, name: str, rendered: Rendered) -> Tra
 @transaction.atomic
 def _trace_report_failed(*, report_id: int, error: str) -> TraceReport:
     report = (
-        TraceReport.objects.select_for_update().select_related("release__product", "requested_by").get(pk=report_id)
+        TraceReport.objects.select_for_update(of=("self",))
+        .select_related("release__product", "requested_by")
+        .get(pk=report_id)
     )
     if report.state == ReportState.READY:
         return report
