@@ -10,6 +10,7 @@ import pytest
 from pypdf import PdfReader
 
 from tests.traceability.reporting import (
+    add_item,
     approve,
     content_of,
     frozen_release,
@@ -21,12 +22,14 @@ from tests.traceability.reporting import (
     report_product,
 )
 from traceability.reports.grid import GridRows
+from traceability.reports.layout import Contents, Outline
 from traceability.reports.pdf import report_pdf
 from traceability.reports.sections.common import spec
 from traceability.reports.styles import FRAME_HEIGHT
 from traceability.reports.text import REPLACEMENT, printable, wrap
 from traceability.services.items import item_update
-from traceability.services.releases import release_freeze
+from traceability.services.links import link_create
+from traceability.services.releases import release_create, release_freeze
 
 pytestmark = pytest.mark.django_db
 
@@ -237,8 +240,6 @@ def test_wrapping_breaks_long_words_and_keeps_line_breaks():
 def test_a_draft_is_rendered_as_a_preview_marked_not_frozen(catalogue, qm):
     product = report_product(qm)
     report_items(product, qm)
-    from traceability.services.releases import release_create
-
     release = release_create(product=product, version="1.1.0", actor=qm)
     pages = pages_text(render(release))
     assert "NOT FROZEN – DRAFT PREVIEW Rendered from live data at" in pages[0]
@@ -252,9 +253,6 @@ def test_changes_since_the_previous_release(catalogue, qm):
     items = report_items(product, qm)
     frozen_release(product, qm, "1.0.0")
     item_update(item=items["SRS-2"], actor=qm, text="Show the dose in units.")
-    from tests.traceability.reporting import add_item
-    from traceability.services.links import link_create
-
     srs3 = add_item(product, qm, "SRS-3", "software_requirement", title="Log the dose")
     link_create(source=srs3, target=items["SYS-1"], link_type="derives_from", actor=qm)
     record_results(product, "1.1.0", {"TC-1": "passed", "TC-2": "failed"})
@@ -284,17 +282,14 @@ def test_pages_render_to_png(release, tmp_path):
 
 def test_a_system_requirement_is_verified_through_its_derived_requirements(catalogue, qm):
     product = report_product(qm)
-    items = report_items(product, qm)
+    report_items(product, qm)
     record_results(product, "1.0.0", {"TC-1": "passed", "TC-2": "failed"})
     release = release_freeze(product=product, version="1.0.0", actor=qm)
     row = next(row for row in content_of(release).system_matrix if row.key == "SYS-1")
     assert (row.status, row.reason) == ("failed", "derived requirement failed: SRS-2")
-    del items
 
 
 def test_a_long_table_of_contents_continues_on_the_next_page():
-    from traceability.reports.layout import Contents, Outline
-
     outline = Outline()
     for number in range(40):
         outline.section(f"Section {number}")

@@ -144,3 +144,22 @@ def test_a_lost_pending_report_is_queued_again(release, qm, django_capture_on_co
         trace_report_request(release=release, report_format="pdf", actor=qm)
     report.refresh_from_db()
     assert len(callbacks) == 1 and report.state == "ready"
+
+
+def test_the_identity_of_a_release_costs_the_same_queries_for_any_number_of_signatures(
+    release, qm, django_assert_num_queries
+):
+    from traceability.selectors import release_get
+    from traceability.services.releases import release_sign
+
+    release = release_get(product=release.product, version="1.0.0")  # with its product, as the callers have it
+    with django_assert_num_queries(3):  # baseline hash, previous frozen release, signatures
+        unsigned = report_identity(release=release)
+    release_sign(release=release, signer=qm, password="quinn-pw", meaning="review")
+    approve(release, qm)
+    release = release_get(product=release.product, version="1.0.0")
+    with django_assert_num_queries(3):
+        signed = report_identity(release=release)
+    assert [signature.meaning for signature in signed.signatures] == ["review", "approval"]
+    assert unsigned.key("pdf") != signed.key("pdf") != signed.key("xlsx")
+    assert (signed.release_state, signed.previous_version) == ("approved", "")
