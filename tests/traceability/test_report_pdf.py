@@ -299,3 +299,32 @@ def test_a_long_table_of_contents_continues_on_the_next_page():
     first, rest = contents.split(700, 300)
     assert first.wrap(700, 300)[1] <= 300 and len(first.entries) + len(rest.entries) == 80
     assert first.wrap(700, 300)[1] + rest.wrap(700, 500)[1] == pytest.approx(height)
+
+
+def test_grid_pieces_always_fit_and_carry_every_line_once():
+    import random
+
+    generator = random.Random(62304)
+    grid = spec([("Key", 60), ("Text", 200)])
+    rows = GridRows(grid)
+    expected = []
+    for index in range(300):
+        count = generator.choice([1, 2, 3, 8, 40, 90, 300])
+        text = "\n".join(f"r{index}l{line}" for line in range(count))
+        rows.add([grid.lines(0, f"K-{index}"), grid.lines(1, text)], label=f"K-{index}")
+        expected += [f"r{index}l{line}" for line in range(count)]
+    piece, space, placed, pages = rows.flowable(), generator.uniform(60, FRAME_HEIGHT), [], 1
+    while piece is not None:
+        if piece.height <= space:
+            parts = [piece]
+        else:
+            parts = piece.split(grid.width, space)
+            if not parts:  # nothing fits here: a new page, where something always fits
+                assert space < FRAME_HEIGHT
+                space, pages = FRAME_HEIGHT, pages + 1
+                continue
+        assert parts[0].height <= space + 1e-6
+        placed += [line.text for row in parts[0]._visible() for line in row.cells[1]]
+        piece = parts[1] if len(parts) > 1 else None
+        space, pages = FRAME_HEIGHT, pages + 1
+    assert placed == expected and pages > 20

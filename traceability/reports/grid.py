@@ -20,7 +20,7 @@ from reportlab.lib.colors import Color
 from reportlab.platypus import Flowable
 
 from traceability.reports.styles import GRID_RULE, HEADER_FILL, HEADER_INK, INK, MUTED
-from traceability.reports.text import FONT, FONT_BOLD, FONT_ITALIC, wrap
+from traceability.reports.text import FONT, FONT_BOLD, FONT_ITALIC, fonts_register, wrap
 
 
 @dataclass(slots=True)
@@ -61,6 +61,7 @@ class GridSpec:
     header_height: float = 0.0
 
     def __post_init__(self) -> None:
+        fonts_register()
         self.header_lines = [
             [Line(text, FONT_BOLD, HEADER_INK) for text in wrap(column.title, FONT_BOLD, self.size, self.inner(index))]
             for index, column in enumerate(self.columns)

@@ -130,6 +130,7 @@ def wrap(text: object, font: str, size: float, width: float) -> list[str]:
     Line breaks in the text are kept; words are separated by single spaces; a word wider than a
     line (a URL, a hash) is broken between characters. Empty text gives no line.
     """
+    fonts_register()
     value = printable(text)
     if not value:
         return []

@@ -151,8 +151,11 @@ def trace_report_generate(*, report_id: int) -> TraceReport:
     try:
         content = report_content_for(release=report.release, identity=_identity_of(report))
         rendered = report_render(content, report.format)
+        done = TraceReport.objects.filter(pk=report_id, state=ReportState.READY).first()
+        if done is not None:  # another run stored it while this one rendered: leave its file alone
+            return done
         name = _file_name(report)
-        if default_storage.exists(name):
+        if default_storage.exists(name):  # left by a run that died before recording it
             default_storage.delete(name)
         stored = default_storage.save(name, ContentFile(rendered.data))
     except Exception as exc:  # any failure to render or store is recorded on the report, never lost
