@@ -4,6 +4,7 @@ DATABASE_URL   database (default: SQLite file db.sqlite3 in the project folder)
 DEBUG          "1"/"true" turns debugging on (default off)
 SECRET_KEY     required unless DEBUG is on
 ALLOWED_HOSTS  comma-separated (default: localhost names)
+TASKS_BACKEND  "immediate" (default: background jobs run in the request) or "database" (db_worker)
 """
 
 import os
@@ -51,6 +52,8 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_tasks",
+    "django_tasks_db",
     "qms",
     "standards",
     "traceability",
@@ -165,6 +168,21 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# Background jobs (django-tasks): reports render in-process by default; with TASKS_BACKEND=database
+# they are queued in the database and run by `python manage.py db_worker`.
+TASKS_BACKEND = os.environ.get("TASKS_BACKEND", "immediate").strip().lower()
+if TASKS_BACKEND not in {"immediate", "database"}:
+    raise ImproperlyConfigured("TASKS_BACKEND must be 'immediate' or 'database'")
+TASKS = {
+    "default": {
+        "BACKEND": (
+            "django_tasks_db.DatabaseBackend"
+            if TASKS_BACKEND == "database"
+            else "django_tasks.backends.immediate.ImmediateBackend"
+        )
+    }
 }
 
 LOGGING = {

@@ -15,4 +15,14 @@ urlpatterns = [
         trace_views.ReleaseActionView.as_view(),
         name="release-action",
     ),
+    path(
+        "p/<str:product_key>/releases/<str:version>/report.pdf",
+        views.ReleaseReportDownload.as_view(),
+        name="release-report-pdf",
+    ),
+    path(
+        "p/<str:product_key>/releases/<str:version>/report.xlsx",
+        views.ReleaseWorkbookDownload.as_view(),
+        name="release-report-xlsx",
+    ),
 ]

@@ -1,17 +1,21 @@
-"""Pages: products, items with their links, clause evidence and history."""
+"""Pages: products, items with their links, clause evidence and history; release report downloads."""
 
 from typing import Any
 
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponseBase
+from django.shortcuts import render
+from django.views import View
 from django.views.generic import TemplateView
 
-from qms.errors import NotFound
+from qms.errors import Conflict, NotFound
+from qms.roles import acting_user
 from qms.views import RoleRequiredMixin
+from traceability.api.reports import RETRY_AFTER_SECONDS, stored_report_response
 from traceability.graph.selectors import items_impacted_by
 from traceability.kinds import ItemKind, ItemStatus
-from traceability.models import Product
+from traceability.models import Product, ReportFormat, ReportState
 from traceability.selectors import (
     clause_link_list,
     item_get,
@@ -21,8 +25,10 @@ from traceability.selectors import (
     product_get,
     product_list,
     product_overview,
+    release_get,
     release_list,
 )
+from traceability.services.reports import trace_report_request
 
 
 class ProductPageMixin(RoleRequiredMixin):
@@ -115,3 +121,41 @@ class ItemPage(ProductPageMixin, TemplateView):
             "history": item_history(item).reverse()[:50],
             "impact": items_impacted_by(product=product, key=item.key),
         }
+
+
+class ReleaseReportDownload(ProductPageMixin, View):
+    """Download of a frozen release's trace report for the release page (PDF, or XLSX).
+
+    A stored report is served at once; while the background job renders it, a page that reloads
+    itself (202, Retry-After); a draft release has no report (409)."""
+
+    report_format = ReportFormat.PDF
+
+    def get(self, request: HttpRequest, product_key: str, version: str) -> HttpResponseBase:
+        product = self.get_product()
+        try:
+            release = release_get(product=product, version=version)
+        except NotFound as exc:
+            raise Http404(exc.message) from exc
+        context: dict[str, Any] = {"product": product, "release": release, "format": self.report_format}
+        try:
+            report = trace_report_request(
+                release=release, report_format=self.report_format, actor=acting_user(request.user)
+            )
+        except Conflict as exc:
+            context["problem"] = exc.message
+            return render(request, "traceability/report_status.html", context, status=409)
+        report.refresh_from_db()
+        if report.state == ReportState.READY:
+            return stored_report_response(report, request.headers.get("If-None-Match", ""))
+        context["report"] = report
+        if report.state == ReportState.FAILED:
+            context["problem"] = f"the report could not be generated: {report.error}"
+            return render(request, "traceability/report_status.html", context, status=500)
+        response = render(request, "traceability/report_status.html", context, status=202)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+
+
+class ReleaseWorkbookDownload(ReleaseReportDownload):
+    report_format = ReportFormat.XLSX

@@ -33,7 +33,8 @@ def hostile(small_graph, qm):
 def test_matrix_as_csv(hostile, product, tmp_path):
     target = tmp_path / "matrix.csv"
     call_command("trace_matrix", "DEMO", "--format", "csv", "-o", str(target), stderr=StringIO())
-    rows = list(csv.reader(io.StringIO(target.read_text())))
+    assert target.read_bytes().startswith(b"\xef\xbb\xbf")  # a UTF-8 byte-order mark: spreadsheets read UTF-8
+    rows = list(csv.reader(io.StringIO(target.read_text(encoding="utf-8-sig"))))
     assert rows[0][:4] == ["key", "title", "status", "justification"]
     assert rows[1][:3] == ["SRS-1", '\'=HYPERLINK("http://evil.example","click")', "suspect"]
     assert dict(zip(rows[0], rows[1], strict=True))["test_results"] == "TC-1: no result"
@@ -81,9 +82,11 @@ def test_the_xlsx_has_a_frozen_header_filters_widths_and_colours(hostile, produc
     assert sheet.auto_filter.ref == "A1:O2"
     assert sheet.column_dimensions["B"].width == 48
     row = [cell.value for cell in sheet[2]]
-    assert row[:3] == ["SRS-1", '\'=HYPERLINK("http://evil.example","click")', "suspect"]  # its title changed
-    assert sheet["C2"].fill.fgColor.rgb == "00F9D9D6"
-    about = {row[0].value: row[1].value for row in workbook["About"].iter_rows()}
+    # the formula-like title stays text: a text cell with Excel's quote prefix, never a formula
+    assert row[:3] == ["SRS-1", '=HYPERLINK("http://evil.example","click")', "suspect"]  # its title changed
+    assert sheet["B2"].data_type == "s" and sheet["B2"].quotePrefix
+    assert sheet["C2"].fill.fgColor.rgb == "00FFF4D6"
+    about = {row[0].value: row[1].value for row in workbook["Release"].iter_rows()}
     assert about["baseline sha256"] == Baseline.objects.get().sha256 and about["frozen"] == "yes"
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from traceability.api import release_views, views
+from traceability.api import release_views, reports, views
 from traceability.api.evidence.urls import urlpatterns as evidence_urlpatterns
 
 urlpatterns = [
@@ -96,6 +96,26 @@ urlpatterns = [
         "products/<str:product_key>/items/<str:key>/impact/",
         release_views.ItemImpactView.as_view(),
         name="api-item-impact",
+    ),
+    path(
+        "products/<str:product_key>/releases/<str:version>/report.pdf",
+        reports.ReleaseReportView.as_view(),
+        name="api-release-report-pdf",
+    ),
+    path(
+        "products/<str:product_key>/releases/<str:version>/report.xlsx",
+        reports.ReleaseWorkbookView.as_view(),
+        name="api-release-report-xlsx",
+    ),
+    path(
+        "products/<str:product_key>/releases/<str:version>/tables/<str:table>.csv",
+        reports.ReleaseTableCsvView.as_view(),
+        name="api-release-table-csv",
+    ),
+    path(
+        "products/<str:product_key>/releases/<str:version>/reports/",
+        reports.ReleaseReportListView.as_view(),
+        name="api-release-report-list",
     ),
 ]
 

@@ -14,6 +14,7 @@ from traceability.models.evidence import (
 from traceability.models.items import ClauseLink, Item, Link
 from traceability.models.products import Product, default_risk_matrix
 from traceability.models.releases import Baseline, Release, ReleaseState
+from traceability.models.reports import ReportFormat, ReportState, TraceReport
 
 __all__ = [
     "Baseline",
@@ -27,10 +28,13 @@ __all__ = [
     "Product",
     "Release",
     "ReleaseState",
+    "ReportFormat",
+    "ReportState",
     "ResultStatus",
     "TestResult",
     "TestRun",
     "TestRunSource",
+    "TraceReport",
     "WebhookSecret",
     "default_risk_matrix",
 ]

@@ -1,225 +1,185 @@
-"""Files of the traceability matrix: CSV, XLSX, JSON and a standalone HTML page.
+"""CSV and XLSX bytes of ``ExportTable`` rows (rows in → bytes out), reproducible and safe to open.
 
-Deterministic: the same matrix gives the same bytes (no generation time; an XLSX carries the
-baseline's moment, or a fixed one for live data, and fixed zip timestamps). CSV and XLSX cells
-that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``, a tab or a
-carriage return) are neutralised with a leading apostrophe.
+Formula injection: a text cell starting with ``=``, ``+``, ``-`` or ``@`` (or a tab or carriage
+return) could run as a formula in a spreadsheet. In CSV such a cell gets a leading apostrophe
+(``'=1+1``); in XLSX it is written as a text cell with Excel's "quote prefix" flag, so it shows
+exactly as typed and stays text even when edited. Numbers are never changed.
 
-The table writers (``table_csv``, ``table_xlsx``) are generic, for any report table.
+Reproducible: the same tables give the same bytes. CSV has no dates; XLSX's document properties
+carry the given moment (the baseline's) instead of the clock, and every entry of the zip file is
+dated with it too.
 """
 
 import csv
 import io
-import json
 import re
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
-from django.template.loader import render_to_string
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from openpyxl.xml.functions import tostring
 
-from qms.errors import InvalidInput
-from traceability.graph.matrix import MatrixRow
-from traceability.graph.summary import Matrix
+from traceability.reports.tables import ExportTable, Value
 
-FORMATS = ("csv", "xlsx", "json", "html")
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-FIXED_MOMENT = datetime(2000, 1, 1, tzinfo=UTC)  # the document date of live (unfrozen) exports
-ZIP_MOMENT = (1980, 1, 1, 0, 0, 0)
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+XLSX_CELL_LIMIT = 32767
+TRUNCATED = " … [truncated: Excel holds at most 32,767 characters per cell; the CSV export has the full text]"
+_XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
-STATUS_FILLS = {  # row status → background colour (the page's colours)
-    "verified": "D8F0DC",
-    "not_verified": "FCEFC7",
-    "failed": "F9D9D6",
-    "suspect": "F9D9D6",
-    "not_applicable": "E7E9EE",
+STATUS_COLOURS: dict[str, tuple[str, str]] = {  # status → (fill, font) hex
+    "verified": ("E3F4E8", "1E7B3C"),
+    "passed": ("E3F4E8", "1E7B3C"),
+    "controlled": ("E3F4E8", "1E7B3C"),
+    "acceptable": ("E3F4E8", "1E7B3C"),
+    "evidenced": ("E3F4E8", "1E7B3C"),
+    "not_applicable": ("EEF0F3", "718096"),
+    "heading": ("E6EBF1", "1F2933"),
+    "suspect": ("FFF4D6", "B7791F"),
+    "warning": ("FFF4D6", "B7791F"),
+    "not_verified": ("FDE8CF", "C05621"),
+    "no_result": ("FDE8CF", "C05621"),
+    "control_not_verified": ("FDE8CF", "C05621"),
+    "failed": ("FBDADA", "C0392B"),
+    "error": ("FBDADA", "C0392B"),
+    "not_controlled": ("FBDADA", "C0392B"),
+    "residual_unacceptable": ("FBDADA", "C0392B"),
+    "no_evidence": ("FBDADA", "C0392B"),
 }
 
-MATRIX_HEADER = (
-    "key",
-    "title",
-    "status",
-    "justification",
-    "user_needs",
-    "system_requirements",
-    "risks",
-    "risk_controls",
-    "software_items",
-    "tests",
-    "test_results",
-    "commits",
-    "clauses",
-    "suspect_links",
-    "gaps",
-)
-MATRIX_WIDTHS = (12, 48, 15, 30, 14, 16, 12, 14, 14, 16, 28, 16, 26, 30, 28)
+
+def is_formula_like(value: Value) -> bool:
+    return isinstance(value, str) and value.startswith(FORMULA_PREFIXES)
 
 
-def neutralise(value: Any) -> str:
-    """The cell's text, with a leading apostrophe when a spreadsheet would run it as a formula."""
-    text = "" if value is None else str(value)
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+def csv_value(value: Value) -> str | int | float:
+    if value is None:
+        return ""
+    if is_formula_like(value):
+        return f"'{value}"
+    return value
 
 
-def _joined(values: Iterable[str]) -> str:
-    return "; ".join(values)
-
-
-def matrix_table(matrix: Matrix) -> tuple[tuple[str, ...], list[list[str]]]:
-    """The matrix as a header and rows of text cells (lists joined with "; ")."""
-
-    def cells(row: MatrixRow) -> list[str]:
-        return [
-            row.key,
-            row.title,
-            row.status,
-            row.justification,
-            _joined(row.user_needs),
-            _joined(row.system_requirements),
-            _joined(row.risks),
-            _joined(row.risk_controls),
-            _joined(row.software_items),
-            _joined(test.key for test in row.tests),
-            _joined(f"{test.key}: {test.result or 'no result'}" for test in row.tests),
-            _joined(row.commits),
-            _joined(row.clauses),
-            _joined(row.suspect_links),
-            _joined(row.gaps),
-        ]
-
-    return MATRIX_HEADER, [cells(row) for row in matrix.rows]
-
-
-def table_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
-    buffer = io.StringIO()
+def table_csv(table: ExportTable) -> bytes:
+    """One table as CSV: UTF-8 with a byte-order mark (so spreadsheets read it as UTF-8), a header
+    row, CRLF line ends, every cell neutralised against formula injection."""
+    buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([neutralise(name) for name in header])
-    writer.writerows([neutralise(value) for value in row] for row in rows)
-    return buffer.getvalue().encode()
+    writer.writerow([csv_value(column.title) for column in table.columns])
+    for row in table.rows:
+        writer.writerow([csv_value(value) for value in row])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
-@dataclass
-class Sheet:
+@dataclass(frozen=True)
+class WorkbookInfo:
+    """Document properties and the first sheet ("Release") of a workbook."""
+
     title: str
-    header: Sequence[str]
-    rows: list[Sequence[Any]]
-    widths: Sequence[int] = ()
-    status_column: int | None = None  # index of the column whose value picks the row's fill
-    fills: dict[str, str] = field(default_factory=dict)
+    subject: str
+    moment: datetime  # the baseline's time: document properties and zip entries carry it
+    facts: Sequence[tuple[str, str]] = field(default_factory=tuple)
 
 
-def _deterministic_zip(data: bytes, moment: datetime) -> bytes:
-    """Rewrite an XLSX so its bytes depend only on its content: fixed zip times and document dates."""
-    stamp = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+def xlsx_text(value: str) -> str:
+    value = _XML_ILLEGAL.sub("", value)
+    if len(value) > XLSX_CELL_LIMIT:
+        value = value[: XLSX_CELL_LIMIT - len(TRUNCATED)] + TRUNCATED
+    return value
+
+
+class _Styles:
+    def __init__(self) -> None:
+        self.header_font = Font(bold=True, color="FFFFFF")
+        self.header_fill = PatternFill("solid", fgColor="1F3A5F")
+        self.header_alignment = Alignment(vertical="top", wrap_text=True)
+        self.label_font = Font(bold=True, color="52606D")
+        self.status: dict[str, tuple[PatternFill, Font]] = {
+            status: (PatternFill("solid", fgColor=fill), Font(bold=True, color=ink))
+            for status, (fill, ink) in STATUS_COLOURS.items()
+        }
+
+
+def _cell(sheet: WriteOnlyWorksheet, value: Value) -> object:
+    """A plain value, or a text cell flagged as text when it could be read as a formula."""
+    if not isinstance(value, str):
+        return value
+    value = xlsx_text(value)
+    if not is_formula_like(value):
+        return value
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.data_type = "s"
+    cell.quotePrefix = True
+    return cell
+
+
+def _table_sheet(workbook: Workbook, table: ExportTable, styles: _Styles) -> None:
+    sheet = workbook.create_sheet(table.title[:31])
+    last = get_column_letter(len(table.columns))
+    for index, column in enumerate(table.columns, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = column.width
+    sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = f"A1:{last}{len(table.rows) + 1}"
+    header = []
+    for column in table.columns:
+        cell = WriteOnlyCell(sheet, value=column.title)
+        cell.font, cell.fill, cell.alignment = styles.header_font, styles.header_fill, styles.header_alignment
+        header.append(cell)
+    sheet.append(header)
+    status_column = table.status_column
+    for row in table.rows:
+        values = [_cell(sheet, value) for value in row]
+        if status_column is not None:
+            status = row[status_column]
+            style = styles.status.get(status) if isinstance(status, str) else None
+            if style is not None:
+                cell = WriteOnlyCell(sheet, value=status)
+                cell.fill, cell.font = style
+                values[status_column] = cell
+        sheet.append(values)
+
+
+def _repack(data: bytes, moment: datetime, core_xml: bytes) -> bytes:
+    """The same zip with every entry dated ``moment`` and the given document properties."""
+    stamp = moment.astimezone(UTC).timetuple()[:6]
     source = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
-        for info in source.infolist():
-            content = source.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                content = re.sub(
-                    rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:(?:created|modified)>)",
-                    rb"\g<1>" + stamp + rb"\g<2>",
-                    content,
-                )
-            entry = zipfile.ZipInfo(info.filename, date_time=ZIP_MOMENT)
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            entry.external_attr = 0o644 << 16
-            target.writestr(entry, content)
-    return out.getvalue()
+    output = io.BytesIO()
+    with zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED) as target:
+        for entry in source.infolist():
+            payload = core_xml if entry.filename == "docProps/core.xml" else source.read(entry.filename)
+            info = zipfile.ZipInfo(entry.filename, date_time=stamp)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            info.create_system = 3
+            target.writestr(info, payload)
+    return output.getvalue()
 
 
-def table_xlsx(sheets: Sequence[Sheet], *, moment: datetime = FIXED_MOMENT) -> bytes:
-    """A workbook with one sheet per table: bold frozen header row, autofilter, column widths,
-    a fill per row status."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font, PatternFill
-    from openpyxl.utils import get_column_letter
-
-    workbook = Workbook()
-    workbook.remove(workbook.active)
-    workbook.properties.creator = "Q-interface"
-    workbook.properties.created = moment.astimezone(UTC).replace(tzinfo=None)
-    bold = Font(bold=True)
-    for sheet in sheets:
-        worksheet = workbook.create_sheet(sheet.title[:31])
-        worksheet.append([neutralise(name) for name in sheet.header])
-        for cell in worksheet[1]:
-            cell.font = bold
-        fills = {status: PatternFill("solid", fgColor=colour) for status, colour in sheet.fills.items()}
-        for values in sheet.rows:
-            worksheet.append([neutralise(value) for value in values])
-            if sheet.status_column is not None:
-                fill = fills.get(str(values[sheet.status_column]))
-                if fill is not None:
-                    worksheet.cell(row=worksheet.max_row, column=sheet.status_column + 1).fill = fill
-        worksheet.freeze_panes = "A2"
-        columns = len(sheet.header)
-        if columns:
-            worksheet.auto_filter.ref = f"A1:{get_column_letter(columns)}{max(worksheet.max_row, 1)}"
-        for index, width in enumerate(sheet.widths, start=1):
-            worksheet.column_dimensions[get_column_letter(index)].width = width
+def tables_xlsx(tables: Sequence[ExportTable], *, info: WorkbookInfo) -> bytes:
+    """A workbook: a "Release" sheet with ``info.facts``, then one sheet per table with a frozen,
+    filtered header row, column widths and status colours."""
+    workbook = Workbook(write_only=True)
+    moment = info.moment.astimezone(UTC).replace(tzinfo=None)
+    properties = workbook.properties
+    properties.creator = properties.lastModifiedBy = "Q-interface"
+    properties.title, properties.subject = xlsx_text(info.title), xlsx_text(info.subject)
+    properties.created = properties.modified = moment
+    styles = _Styles()
+    cover = workbook.create_sheet("Release")
+    cover.column_dimensions["A"].width = 28
+    cover.column_dimensions["B"].width = 90
+    for label, value in info.facts:
+        cell = WriteOnlyCell(cover, value=xlsx_text(label))
+        cell.font = styles.label_font
+        cover.append([cell, _cell(cover, value)])
+    for table in tables:
+        _table_sheet(workbook, table, styles)
     buffer = io.BytesIO()
     workbook.save(buffer)
-    return _deterministic_zip(buffer.getvalue(), moment)
-
-
-def _moment(matrix: Matrix) -> datetime:
-    taken_at = matrix.release.taken_at if matrix.release and matrix.frozen else None
-    if taken_at:
-        return datetime.fromisoformat(taken_at.replace("Z", "+00:00"))
-    return FIXED_MOMENT
-
-
-def _about(matrix: Matrix) -> list[Sequence[Any]]:
-    header = matrix.header()
-    about: list[Sequence[Any]] = [
-        ["product", matrix.product.key],
-        ["product name", matrix.product.name],
-        ["release", header["release"] or "(none: live data)"],
-        ["state", header["state"] or ""],
-        ["frozen", "yes" if matrix.frozen else "no: computed from the live graph"],
-        ["baseline sha256", header["baseline_sha256"] or ""],
-        ["baseline taken at (UTC)", header["taken_at"] or ""],
-        ["root kind", matrix.root_kind],
-    ]
-    about += [[name, "" if value is None else value] for name, value in matrix.coverage.as_dict().items()]
-    return about
-
-
-def matrix_csv(matrix: Matrix) -> bytes:
-    header, rows = matrix_table(matrix)
-    return table_csv(header, rows)
-
-
-def matrix_xlsx(matrix: Matrix) -> bytes:
-    header, rows = matrix_table(matrix)
-    return table_xlsx(
-        [
-            Sheet("Matrix", header, list(rows), MATRIX_WIDTHS, status_column=2, fills=STATUS_FILLS),
-            Sheet("About", ("field", "value"), _about(matrix), (28, 70)),
-        ],
-        moment=_moment(matrix),
-    )
-
-
-def matrix_json(matrix: Matrix) -> bytes:
-    return (json.dumps(matrix.as_dict(), indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
-
-
-def matrix_html(matrix: Matrix) -> bytes:
-    header, rows = matrix_table(matrix)
-    return render_to_string(
-        "traceability/exports/matrix.html",
-        {"matrix": matrix, "info": matrix.header(), "header": header, "rows": rows, "coverage": matrix.coverage},
-    ).encode()
-
-
-def matrix_export(matrix: Matrix, fmt: str) -> bytes:
-    """The matrix as a file in one of ``FORMATS``."""
-    writers = {"csv": matrix_csv, "xlsx": matrix_xlsx, "json": matrix_json, "html": matrix_html}
-    if fmt not in writers:
-        raise InvalidInput(f"unknown format {fmt!r} (formats: {', '.join(FORMATS)})", field="format")
-    return writers[fmt](matrix)
+    properties.modified = moment  # saving stamps the clock's time; the file carries the baseline's
+    return _repack(buffer.getvalue(), moment, tostring(properties.to_tree()))

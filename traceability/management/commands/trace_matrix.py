@@ -6,7 +6,7 @@ from django.core.management.base import CommandError
 from qms.management.base import DomainCommand
 from traceability.graph.matrix import DEFAULT_ROOT_KIND, ROOT_KINDS
 from traceability.graph.selectors import matrix_for_release
-from traceability.reports.exports import FORMATS, matrix_export
+from traceability.reports.matrix_files import FORMATS, matrix_export
 from traceability.selectors import product_get, release_get
 
 

@@ -1,0 +1,330 @@
+"""The PDF trace report: content read back with pypdf, determinism, hostile and Unicode text,
+long texts, the signature manifest and the NOT APPROVED banner."""
+
+import io
+import re
+import shutil
+import subprocess
+
+import pytest
+from pypdf import PdfReader
+
+from tests.traceability.reporting import (
+    add_item,
+    approve,
+    content_of,
+    frozen_release,
+    outline_titles,
+    pages_text,
+    record_results,
+    render,
+    report_items,
+    report_product,
+)
+from traceability.reports.grid import GridRows
+from traceability.reports.layout import Contents, Outline
+from traceability.reports.pdf import report_pdf
+from traceability.reports.sections.common import spec
+from traceability.reports.styles import FRAME_HEIGHT
+from traceability.reports.text import REPLACEMENT, printable, wrap
+from traceability.services.items import item_update
+from traceability.services.links import link_create
+from traceability.services.releases import release_create, release_freeze
+
+pytestmark = pytest.mark.django_db
+
+SECTIONS = [
+    "Contents",
+    "1 Document control and signatures",
+    "1.1 Revision history",
+    "1.2 Signature manifest (21 CFR 11.50)",
+    "1.3 Release record",
+    "2 Summary",
+    "2.1 Gaps by rule and severity",
+    "3 Traceability matrix",
+    "3.1 Software requirements",
+    "3.2 System requirements",
+    "4 Reverse matrix: tests → requirements",
+    "5 Risk management",
+    "5.1 Initial and residual risk",
+    "5.2 Risk trace",
+    "6 SOUP list",
+    "7 Known residual anomalies",
+    "7.1 Residual anomalies",
+    "8 Clause compliance checklist",
+    "8.1 IEC 62304:2006+A1:2015",
+    "9 Changes since the previous release",
+]
+
+
+@pytest.fixture
+def release(catalogue, qm):
+    product = report_product(qm)
+    report_items(product, qm)
+    return frozen_release(product, qm)
+
+
+def test_the_report_holds_every_section_key_header_footer_and_the_unsigned_state(release):
+    data = render(release)
+    content = content_of(release)
+    pages = pages_text(data)
+    total = len(pages)
+    everything = " ".join(pages)
+    sha = content.baseline_sha256
+    assert data.startswith(b"%PDF-") and total >= 10
+    assert outline_titles(data) == SECTIONS
+    for key in ("UN-1", "SYS-1", "SRS-1", "SRS-2", "SWI-1", "SOUP-1", "RISK-1", "RC-1", "TC-1", "TC-2", "ANOM-1"):
+        assert key in everything, key
+    # cover
+    assert "TRACEABILITY REPORT" in pages[0] and "Report Pump" in pages[0] and "RPT · Release 1.0.0" in pages[0]
+    assert f"Document ID TR-RPT-1.0.0-{sha[:8]}" in pages[0]
+    assert f"Baseline SHA-256 {sha}" in pages[0] and "Commit SHA abc1234" in pages[0]
+    assert "Software safety class (IEC 62304) B" in pages[0] and "Previous release first release" in pages[0]
+    # running header (every page but the cover) and footer (every page)
+    for number, text in enumerate(pages, start=1):
+        assert f"Page {number} of {total}" in text, number
+        assert f"Baseline SHA-256 {sha}" in text, number
+        assert f"TR-RPT-1.0.0-{sha[:8]} · revision 0" in text, number
+        if number > 1:
+            assert "RPT 1.0.0 · Traceability report" in text and "NOT APPROVED" in text, number
+    # the unsigned state is unmistakable
+    assert "NOT APPROVED No approval signature has been applied to this baseline" in pages[0]
+    assert "No electronic signature has been applied to this baseline." in everything
+    assert "APPROVED Release approval signed" not in everything
+    # sections with content
+    assert "Round down The dose shall be rounded down." in everything
+    assert "TC-1 ✓ passed (1.0.0)" in everything
+    assert "libdecimal" in everything and "Decimal Org" in everything
+    assert "Slow redraw" in everything and "No effect on safety" in everything
+    assert "Initial risk (before control)" in everything and "Residual risk (after control)" in everything
+    assert "S4 Critical P3 Occasional not acceptable" in everything
+    assert "5.2.1 Define and document software requirements from system requirements SRS-1 Round down" in everything
+    assert "NO EVIDENCE" in everything
+    assert "First release: RPT has no frozen release before 1.0.0" in everything
+    # metadata ties the file to the baseline
+    reader = PdfReader(io.BytesIO(data))
+    assert reader.metadata["/Keywords"].endswith(f"baseline-sha256:{sha}")
+    taken = content.taken_at
+    assert (
+        reader.metadata["/CreationDate"]
+        == f"D:{taken[:4]}{taken[5:7]}{taken[8:10]}{taken[11:13]}{taken[14:16]}{taken[17:19]}+00'00'"
+    )
+
+
+def test_the_contents_page_lists_every_section_with_the_page_its_bookmark_points_to(release):
+    data = render(release)
+    reader = PdfReader(io.BytesIO(data))
+    bookmarks: dict[str, int] = {}
+
+    def walk(entries):
+        for entry in entries:
+            if isinstance(entry, list):
+                walk(entry)
+            else:
+                bookmarks[entry.title] = reader.get_destination_page_number(entry) + 1
+
+    walk(reader.outline)
+    contents = pages_text(data)[1]
+    listed = {title: int(page) for title, page in re.findall(r"(\d+(?:\.\d+)? .+?) (?:\. )+(\d+)", contents)}
+    assert listed == {title: page for title, page in bookmarks.items() if title != "Contents"}
+    assert listed["1 Document control and signatures"] == 3 and bookmarks["Contents"] == 2
+
+
+def test_an_approved_report_shows_the_signature_manifest_and_no_banner(release, qm):
+    unsigned = render(release)
+    approve(release, qm)
+    signed = render(release)
+    assert signed != unsigned
+    content = content_of(release)
+    signature = content.signatures[0]
+    everything = " ".join(pages_text(signed))
+    signed_at = f"{signature.signed_at[:10]} {signature.signed_at[11:19]} UTC"
+    assert "NOT APPROVED" not in everything
+    assert f"APPROVED Release approval signed over this baseline by Quinn (approval, {signed_at})" in everything
+    assert f"1 Quinn quinn {signed_at} Approval Ready to ship" in everything
+    assert f"1 {signed_at} Approval signature by Quinn" in everything  # revision history
+    assert f"TR-RPT-1.0.0-{content.baseline_sha256[:8]} · revision 1 · {signed_at}" in everything
+
+
+def test_the_same_baseline_gives_the_same_bytes(release, qm):
+    first = render(release)
+    # live changes after the freeze do not reach the report of the frozen release
+    item_update(item=release.product.items.get(key="SRS-1"), actor=qm, title="Changed after the freeze")
+    record_results(release.product, "1.0.0", {"TC-1": "failed"})
+    second = render(release)
+    assert first == second
+    assert report_pdf(content_of(release)) == (first, len(pages_text(first)))
+
+
+def test_hostile_item_text_renders_literally(catalogue, qm):
+    product = report_product(qm)
+    hostile = "<b>bold</b> & <img src=x> <font color=red>red</font> </para><para> &amp; \x07bell"
+    report_items(product, qm, srs_text=hostile)
+    item_update(
+        item=product.items.get(key="SRS-2"), actor=qm, title="<i>title</i> & <br/> <a href='javascript:x'>x</a>"
+    )
+    release = frozen_release(product, qm)
+    everything = " ".join(pages_text(render(release)))
+    assert "<b>bold</b> & <img src=x> <font color=red>red</font> </para><para> &amp; bell" in everything
+    assert "<i>title</i> & <br/> <a href='javascript:x'>x</a>" in everything
+
+
+def test_any_unicode_renders_with_the_embedded_font(catalogue, qm):
+    product = report_product(qm)
+    text = "Größe 5 µg → ≤ 37 °C ± 0.5 ✓ Ελληνικά Кириллица עברית 中文 😀"
+    report_items(product, qm, srs_text=text)
+    data = render(frozen_release(product, qm))
+    everything = " ".join(pages_text(data))
+    assert "Größe 5 µg → ≤ 37 °C ± 0.5 ✓ Ελληνικά Кириллица" in everything
+    assert "עברית" in everything or "תירבע" in everything  # drawn in logical order; readers may reorder it
+    assert (
+        f"{REPLACEMENT}{REPLACEMENT} {REPLACEMENT}" in everything
+    )  # CJK and emoji: shown as U+FFFD, never lost silently
+    reader = PdfReader(io.BytesIO(data))
+    fonts = {
+        (str(font["/Subtype"]), str(font["/BaseFont"]).split("+")[-1], "/FontFile2" in font["/FontDescriptor"])
+        for page in reader.pages
+        for font in (reference.get_object() for reference in page["/Resources"]["/Font"].values())
+    }
+    assert fonts == {  # every font is embedded TrueType (subsets), no standard font left
+        ("/TrueType", "DejaVuSans", True),
+        ("/TrueType", "DejaVuSans-Bold", True),
+        ("/TrueType", "DejaVuSans-Oblique", True),
+        ("/TrueType", "DejaVuSansMono", True),
+    }
+
+
+def test_a_twenty_page_requirement_text_splits_across_pages(catalogue, qm):
+    product = report_product(qm)
+    words = [f"word{index}" for index in range(9000)]
+    long_text = " ".join(words)  # about 70,000 characters: more than twenty pages of a matrix cell
+    report_items(product, qm, srs_text=long_text)
+    data = render(frozen_release(product, qm))
+    pages = pages_text(data)
+    carrying = [index for index, text in enumerate(pages) if "word" in text and "SRS-1" in text]
+    continued = [index for index, text in enumerate(pages) if "SRS-1 (continued)" in text]
+    assert len(carrying) >= 20 and len(continued) == len(carrying) - 1
+    assert continued == list(range(carrying[0] + 1, carrying[-1] + 1))
+    everything = " ".join(pages[carrying[0] : carrying[-1] + 1])
+    assert "word0 word1" in everything and "word8999" in everything
+    for index in continued:  # the header row repeats on each page of the cell
+        assert "Verification (result in this release)" in pages[index]
+    assert "SRS-2" in " ".join(pages[carrying[-1] :])
+
+
+def test_a_grid_row_taller_than_a_page_is_cut_into_pieces_that_fit():
+    grid = spec([("Key", 60), ("Text", 200)])
+    rows = GridRows(grid)
+    rows.add([grid.lines(0, "SRS-1"), grid.lines(1, "x " * 20000)], label="SRS-1")
+    rows.add([grid.lines(0, "SRS-2"), grid.lines(1, "short")], label="SRS-2")
+    limit = FRAME_HEIGHT - grid.header_height
+    assert len(rows) > 5
+    assert all(row.height <= limit for row in rows.rows)
+    assert [row.cells[0][0].text for row in rows.rows[1:-1]] == ["SRS-1 (continued)"] * (len(rows) - 2)
+    total_lines = sum(len(row.cells[1]) for row in rows.rows[:-1])
+    assert total_lines == len(grid.lines(1, "x " * 20000))
+    flowable = rows.flowable()
+    first, rest = flowable.split(grid.width, 300)
+    # the row cut at the page end gets its own padding in each piece
+    assert first.height <= 300
+    assert first.height + rest.height - grid.header_height == pytest.approx(flowable.height + 2 * grid.padding)
+
+
+def test_wrapping_breaks_long_words_and_keeps_line_breaks():
+    lines = wrap("a" * 400 + "\n\nsecond paragraph", "QiSans", 7, 100)
+    assert all(len(line) < 400 for line in lines) and "".join(lines[:-2]) == "a" * 400
+    assert lines[-2:] == ["", "second paragraph"]
+    assert printable("tab\there\r\nnext\x00") == "tab    here\nnext"
+
+
+def test_a_draft_is_rendered_as_a_preview_marked_not_frozen(catalogue, qm):
+    product = report_product(qm)
+    report_items(product, qm)
+    release = release_create(product=product, version="1.1.0", actor=qm)
+    pages = pages_text(render(release))
+    assert "NOT FROZEN – DRAFT PREVIEW Rendered from live data at" in pages[0]
+    assert "Document ID TR-RPT-1.1.0-DRAFT" in pages[0]
+    for text in pages:
+        assert "NOT FROZEN" in text and "not a controlled record" in text
+
+
+def test_changes_since_the_previous_release(catalogue, qm):
+    product = report_product(qm)
+    items = report_items(product, qm)
+    frozen_release(product, qm, "1.0.0")
+    item_update(item=items["SRS-2"], actor=qm, text="Show the dose in units.")
+    srs3 = add_item(product, qm, "SRS-3", "software_requirement", title="Log the dose")
+    link_create(source=srs3, target=items["SYS-1"], link_type="derives_from", actor=qm)
+    record_results(product, "1.1.0", {"TC-1": "passed", "TC-2": "failed"})
+    second = release_freeze(product=product, version="1.1.0", actor=qm)
+    everything = " ".join(pages_text(render(second)))
+    assert "Previous release 1.0.0" in everything
+    assert "From 1.0.0 (baseline" in everything
+    assert "Items added 1" in everything and "SRS-3 software requirement Log the dose" in everything
+    assert "SRS-2 Show the dose software requirement text 1 → 2 approved" in everything
+    assert "SRS-3 derives from SYS-1" in everything
+    assert "TC-2 passed failed" in everything
+
+
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="pdftoppm (poppler-utils) is not installed")
+def test_pages_render_to_png(release, tmp_path):
+    path = tmp_path / "report.pdf"
+    path.write_bytes(render(release))
+    pdftoppm = shutil.which("pdftoppm")
+    assert pdftoppm is not None
+    subprocess.run(  # noqa: S603 - a fixed tool on files the test wrote
+        [pdftoppm, "-png", "-r", "40", "-f", "1", "-l", "3", str(path), str(tmp_path / "page")], check=True
+    )
+    images = sorted(tmp_path.glob("page-*.png"))
+    assert [image.name for image in images] == ["page-01.png", "page-02.png", "page-03.png"]
+    assert all(image.read_bytes().startswith(b"\x89PNG\r\n\x1a\n") for image in images)
+
+
+def test_a_system_requirement_is_verified_through_its_derived_requirements(catalogue, qm):
+    product = report_product(qm)
+    report_items(product, qm)
+    record_results(product, "1.0.0", {"TC-1": "passed", "TC-2": "failed"})
+    release = release_freeze(product=product, version="1.0.0", actor=qm)
+    row = next(row for row in content_of(release).system_matrix if row.key == "SYS-1")
+    assert (row.status, row.reason) == ("failed", "derived requirement failed: SRS-2")
+
+
+def test_a_long_table_of_contents_continues_on_the_next_page():
+    outline = Outline()
+    for number in range(40):
+        outline.section(f"Section {number}")
+        outline.subsection("Part")
+    contents = Contents(outline.entries)
+    _, height = contents.wrap(700, 500)
+    first, rest = contents.split(700, 300)
+    assert first.wrap(700, 300)[1] <= 300 and len(first.entries) + len(rest.entries) == 80
+    assert first.wrap(700, 300)[1] + rest.wrap(700, 500)[1] == pytest.approx(height)
+
+
+def test_grid_pieces_always_fit_and_carry_every_line_once():
+    import random
+
+    generator = random.Random(62304)
+    grid = spec([("Key", 60), ("Text", 200)])
+    rows = GridRows(grid)
+    expected = []
+    for index in range(300):
+        count = generator.choice([1, 2, 3, 8, 40, 90, 300])
+        text = "\n".join(f"r{index}l{line}" for line in range(count))
+        rows.add([grid.lines(0, f"K-{index}"), grid.lines(1, text)], label=f"K-{index}")
+        expected += [f"r{index}l{line}" for line in range(count)]
+    piece, space, placed, pages = rows.flowable(), generator.uniform(60, FRAME_HEIGHT), [], 1
+    while piece is not None:
+        if piece.height <= space:
+            parts = [piece]
+        else:
+            parts = piece.split(grid.width, space)
+            if not parts:  # nothing fits here: a new page, where something always fits
+                assert space < FRAME_HEIGHT
+                space, pages = FRAME_HEIGHT, pages + 1
+                continue
+        assert parts[0].height <= space + 1e-6
+        placed += [line.text for row in parts[0]._visible() for line in row.cells[1]]
+        piece = parts[1] if len(parts) > 1 else None
+        space, pages = FRAME_HEIGHT, pages + 1
+    assert placed == expected and pages > 20
