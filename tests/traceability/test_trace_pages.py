@@ -45,7 +45,9 @@ def test_the_release_page(client, auditor, clean, product, qm):
 def test_approving_on_the_release_page(client, qm, developer, clean, product):
     release_freeze(product=product, version="1.0", actor=qm)
     client.force_login(qm)
-    assert "Approve and sign" in client.get("/p/DEMO/releases/1.0/").content.decode()
+    page = client.get("/p/DEMO/releases/1.0/").content.decode()
+    assert "Approve and sign" in page
+    assert 'href="/p/DEMO/releases/1.0/report.pdf"' in page and 'href="/p/DEMO/releases/1.0/report.xlsx"' in page
     before = (Signature.objects.count(), AuditEvent.objects.count())
     response = client.post("/p/DEMO/releases/1.0/approve/", {"password": "wrong", "meaning": "approval"}, follow=True)
     assert "does not match; nothing was signed" in response.content.decode()
@@ -68,6 +70,7 @@ def test_approving_on_the_release_page(client, qm, developer, clean, product):
 def test_freezing_on_the_release_page(client, qm, clean, product):
     release_create(product=product, version="1.0", actor=qm)
     client.force_login(qm)
+    assert "available once the release is frozen" in client.get("/p/DEMO/releases/1.0/").content.decode()
     response = client.post("/p/DEMO/releases/1.0/freeze/", follow=True)
     assert "DEMO 1.0 is frozen." in response.content.decode()
     again = client.post("/p/DEMO/releases/1.0/freeze/", follow=True)
