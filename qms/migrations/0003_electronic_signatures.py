@@ -5,37 +5,7 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
-
-def _guard(table: str, message: str) -> list[migrations.RunPython]:
-    """A database trigger that refuses to change a row (PostgreSQL: also to delete it)."""
-
-    def install(apps, schema_editor):
-        vendor = schema_editor.connection.vendor
-        if vendor == "postgresql":
-            schema_editor.execute(
-                f"CREATE OR REPLACE FUNCTION {table}_immutable() RETURNS trigger AS $$ "
-                f"BEGIN RAISE EXCEPTION '{message}' USING ERRCODE = 'restrict_violation'; END; "
-                "$$ LANGUAGE plpgsql"
-            )
-            schema_editor.execute(
-                f"CREATE TRIGGER {table}_immutable BEFORE UPDATE OR DELETE ON {table} "
-                f"FOR EACH ROW EXECUTE FUNCTION {table}_immutable()"
-            )
-        elif vendor == "sqlite":
-            schema_editor.execute(
-                f"CREATE TRIGGER {table}_immutable BEFORE UPDATE ON {table} "
-                f"BEGIN SELECT RAISE(ABORT, '{message}'); END"
-            )
-
-    def remove(apps, schema_editor):
-        vendor = schema_editor.connection.vendor
-        if vendor == "postgresql":
-            schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_immutable ON {table}")
-            schema_editor.execute(f"DROP FUNCTION IF EXISTS {table}_immutable()")
-        elif vendor == "sqlite":
-            schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_immutable")
-
-    return [migrations.RunPython(install, remove)]
+from qms.dbtriggers import immutable_rows
 
 
 class Migration(migrations.Migration):
@@ -68,5 +38,5 @@ class Migration(migrations.Migration):
                 'constraints': [models.CheckConstraint(condition=models.Q(('meaning__in', ['authorship', 'review', 'approval', 'responsibility'])), name='signature_meaning_valid')],
             },
         ),
-        *_guard("qms_signature", "a signature never changes once applied"),
+        immutable_rows("qms_signature", "a signature never changes once applied"),
     ]

@@ -1,8 +1,11 @@
 from datetime import timedelta
+from unittest import mock
 
 import pytest
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
+from qms.dbtriggers import immutable_rows_dropped
 from qms.models import AuditChainHead, AuditEvent
 from qms.selectors import audit_chain_verify
 from traceability.selectors import item_as_of
@@ -35,6 +38,7 @@ def test_chain_is_intact_after_writes(make_item):
 def test_chain_detects_an_altered_event(make_item):
     item = make_item("SRS-1", "software_requirement", text="original")
     event = AuditEvent.objects.get(object_id=str(item.pk), action="item.created")
+    immutable_rows_dropped(connection, "qms_auditevent")  # an attacker with database access
     AuditEvent.objects.filter(pk=event.pk).update(after={**event.after, "text": "forged"})
     report = audit_chain_verify()
     assert not report.is_intact
@@ -46,10 +50,18 @@ def test_chain_detects_a_removed_event(make_item):
     make_item("SRS-1", "software_requirement")
     make_item("SRS-2", "software_requirement")
     first = AuditEvent.objects.filter(action="item.created").order_by("id").first()
+    immutable_rows_dropped(connection, "qms_auditevent")
     AuditEvent.objects.filter(pk=first.pk)._raw_delete(AuditEvent.objects.db)
     report = audit_chain_verify()
     assert not report.is_intact
     assert "removed or reordered" in report.problem
+
+
+def test_the_database_refuses_to_change_audit_events(make_item):
+    make_item("SRS-1", "software_requirement")
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        AuditEvent.objects.all().update(actor_username="mallory")
+    assert not AuditEvent.objects.filter(actor_username="mallory").exists()
 
 
 def test_events_are_append_only(make_item):
@@ -63,9 +75,9 @@ def test_events_are_append_only(make_item):
 
 
 def test_item_as_of_tells_what_it_said_and_who_changed_it(make_item, qm, developer):
-    item = make_item("SRS-12", "software_requirement", text="first wording")
-    created = AuditEvent.objects.get(object_id=str(item.pk), action="item.created")
-    AuditEvent.objects.filter(pk=created.pk).update(at=timezone.now() - timedelta(days=10))
+    ten_days_ago = timezone.now() - timedelta(days=10)
+    with mock.patch("qms.services.timezone.now", return_value=ten_days_ago):
+        item = make_item("SRS-12", "software_requirement", text="first wording")
     item_update(item=item, actor=developer, text="second wording")
 
     then, event = item_as_of(item, timezone.now() - timedelta(days=5))

@@ -2,7 +2,9 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 
+from qms.dbtriggers import immutable_rows_dropped
 from qms.models import ApiToken, AuditEvent
 from qms.services import token_authenticate
 
@@ -28,6 +30,7 @@ def test_audit_verify_passes_then_detects_tampering(make_item):
     call_command("audit_verify", stdout=out)
     assert "intact" in out.getvalue()
     event = AuditEvent.objects.get(action="item.created")
+    immutable_rows_dropped(connection, "qms_auditevent")  # an attacker with database access
     AuditEvent.objects.filter(pk=event.pk).update(actor_username="mallory")
     with pytest.raises(CommandError, match=f"audit trail broken at event #{event.pk}"):
         call_command("audit_verify")
