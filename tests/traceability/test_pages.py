@@ -38,3 +38,7 @@ def test_admin_is_read_only_for_auditors(client, auditor, small_graph):
     client.force_login(auditor)
     assert client.get("/admin/traceability/item/").status_code == 200
     assert client.get("/admin/traceability/item/add/").status_code == 403
+    for model in ("product", "link", "release", "baseline", "testrun", "commit", "tracereport", "manualexecution"):
+        assert client.get(f"/admin/traceability/{model}/").status_code == 200, model
+    for model in ("qms/auditevent", "qms/signature", "qms/apitoken", "standards/clause", "standards/standard"):
+        assert client.get(f"/admin/{model}/").status_code == 200, model
