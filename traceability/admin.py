@@ -184,19 +184,23 @@ class ItemAdmin(RoleAdmin):
         obj.refresh_from_db()
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        """Links are created and deleted through the link services (rules, fingerprint, audit)."""
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         for inline_form in formset.forms:
             if not inline_form.has_changed() and inline_form.instance.pk is None:
                 continue
             data = inline_form.cleaned_data
             if data.get("DELETE") and inline_form.instance.pk is not None:
+                formset.deleted_objects.append(inline_form.instance)
                 link_delete(link=inline_form.instance, actor=acting_user(request.user))
             elif inline_form.instance.pk is None and data.get("target"):
-                link_create(
+                link = link_create(
                     source=form.instance,
                     target=data["target"],
                     link_type=data["link_type"],
                     actor=acting_user(request.user),
                 )
+                formset.new_objects.append(link)
 
     def delete_model(self, request: HttpRequest, obj: Item) -> None:
         item_delete(item=obj, actor=acting_user(request.user))

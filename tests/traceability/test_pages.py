@@ -42,3 +42,65 @@ def test_admin_is_read_only_for_auditors(client, auditor, small_graph):
         assert client.get(f"/admin/traceability/{model}/").status_code == 200, model
     for model in ("qms/auditevent", "qms/signature", "qms/apitoken", "standards/clause", "standards/standard"):
         assert client.get(f"/admin/{model}/").status_code == 200, model
+
+
+def test_admin_writes_go_through_the_services(client, qm, product):
+    from qms.models import AuditEvent
+    from traceability.models import Item
+
+    qm.is_staff = True
+    qm.save()
+    client.force_login(qm)
+    form = {
+        "product": product.pk,
+        "key": "SRS-7",
+        "kind": "software_requirement",
+        "title": "From the admin",
+        "text": "t",
+        "status": "draft",
+        "attributes": "{}",
+        "links_out-TOTAL_FORMS": "0",
+        "links_out-INITIAL_FORMS": "0",
+    }
+    response = client.post("/admin/traceability/item/add/", form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    item = Item.objects.get(key="SRS-7")
+    assert (item.revision, len(item.fingerprint)) == (1, 64)
+    event = AuditEvent.objects.get(action="item.created", object_id=str(item.pk))
+    assert event.actor_username == "quinn"
+
+    bad = client.post("/admin/traceability/item/add/", {**form, "key": "SRS-8", "attributes": '{"colour": "red"}'})
+    assert bad.status_code == 200 and "unknown attribute" in bad.content.decode()
+    assert not Item.objects.filter(key="SRS-8").exists()
+
+
+def test_admin_adds_and_removes_links_through_the_services(client, qm, small_graph):
+    from qms.models import AuditEvent
+    from traceability.models import Link
+
+    qm.is_staff = True
+    qm.save()
+    client.force_login(qm)
+    item = small_graph["TC-1"]
+    existing = Link.objects.get(source=item)
+    form = {
+        "title": item.title,
+        "text": item.text,
+        "status": item.status,
+        "attributes": '{"test_id": "t"}',
+        "links_out-TOTAL_FORMS": "2",
+        "links_out-INITIAL_FORMS": "1",
+        "links_out-0-id": existing.pk,
+        "links_out-0-source": item.pk,
+        "links_out-0-link_type": "verifies",
+        "links_out-0-target": existing.target_id,
+        "links_out-0-DELETE": "on",
+        "links_out-1-source": item.pk,
+        "links_out-1-link_type": "verifies",
+        "links_out-1-target": small_graph["RC-1"].pk,
+    }
+    response = client.post(f"/admin/traceability/item/{item.pk}/change/", form)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert [link.target.key for link in Link.objects.filter(source=item)] == ["RC-1"]
+    assert AuditEvent.objects.filter(action="link.created", object_repr="DEMO/TC-1 verifies RC-1").count() == 1
+    assert AuditEvent.objects.filter(action="link.deleted", object_repr="DEMO/TC-1 verifies SRS-1").count() == 1
