@@ -9,15 +9,10 @@ import pytest
 from openpyxl import load_workbook
 
 from tests.traceability.reporting import content_of, frozen_release, report_items, report_product
-from traceability.reports.exports import (
-    TRUNCATED,
-    XLSX_CELL_LIMIT,
-    WorkbookInfo,
-    table_csv,
-    tables_xlsx,
-)
+from traceability.reports.exports import WorkbookInfo, table_csv, tables_xlsx
 from traceability.reports.render import report_render, workbook_info
 from traceability.reports.tables import TABLE_NAMES, Column, ExportTable, export_tables
+from traceability.reports.xlsx import TRUNCATED, XLSX_CELL_LIMIT
 from traceability.services.items import item_update
 
 pytestmark = pytest.mark.django_db
