@@ -32,9 +32,14 @@ from traceability.api.release_serializers import (
 )
 from traceability.api.views import ProductScopedMixin, valid_input
 from traceability.graph.gaps import gaps_find
-from traceability.graph.matrix import reverse_rows
-from traceability.graph.risk import risk_trace_rows
-from traceability.graph.selectors import baseline_diff, graph_load, items_impacted_by, release_status
+from traceability.graph.selectors import (
+    baseline_diff,
+    graph_load,
+    items_impacted_by,
+    release_status,
+    reverse_matrix_for_release,
+    risk_trace_for_release,
+)
 from traceability.graph.summary import matrix_build
 from traceability.models import Release
 from traceability.selectors import release_get, release_last_frozen, release_list, release_signatures
@@ -236,9 +241,9 @@ class ReverseMatrixView(ReleaseScopedMixin, APIView):
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, product_key: str, version: str | None = None) -> Response:
-        graph = graph_load(product=self.product, release=self.release)
+        graph, rows = reverse_matrix_for_release(product=self.product, release=self.release)
         head = {"product": self.product.key, "release": version, "frozen": graph.is_frozen}
-        return _paged(self, request, reverse_rows(graph), head)
+        return _paged(self, request, rows, head)
 
 
 class RiskTraceView(ReleaseScopedMixin, APIView):
@@ -246,14 +251,14 @@ class RiskTraceView(ReleaseScopedMixin, APIView):
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, product_key: str, version: str | None = None) -> Response:
-        graph = graph_load(product=self.product, release=self.release)
+        graph, rows = risk_trace_for_release(product=self.product, release=self.release)
         head = {
             "product": self.product.key,
             "release": version,
             "frozen": graph.is_frozen,
             "risk_matrix": graph.product.risk_matrix,
         }
-        return _paged(self, request, risk_trace_rows(graph), head)
+        return _paged(self, request, rows, head)
 
 
 class GapsView(ReleaseScopedMixin, APIView):

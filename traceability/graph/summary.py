@@ -14,13 +14,11 @@ from traceability.graph.matrix import (
     SUSPECT,
     VERIFIED,
     MatrixRow,
-    ReverseRow,
     Verifier,
     matrix_rows,
-    reverse_rows,
 )
 from traceability.graph.model import FAIL, PASS, ProductInfo, ReleaseInfo, TraceGraph, without_gc
-from traceability.graph.risk import RISK_ACCEPTABLE, RISK_CONTROLLED, RISK_NOT_CONTROLLED, RiskRow, risk_trace_rows
+from traceability.graph.risk import RISK_ACCEPTABLE, RISK_CONTROLLED, RISK_NOT_CONTROLLED, risk_trace_rows
 from traceability.kinds import ItemKind
 
 
@@ -187,11 +185,3 @@ def matrix_build(graph: TraceGraph, *, root_kind: str = DEFAULT_ROOT_KIND, with_
         coverage=coverage_of(graph, rows, [risk.status for risk in risks]),
         gaps=gaps,
     )
-
-
-def reverse_matrix_build(graph: TraceGraph) -> list[ReverseRow]:
-    return reverse_rows(graph)
-
-
-def risk_trace_build(graph: TraceGraph) -> list[RiskRow]:
-    return risk_trace_rows(graph)
