@@ -6,7 +6,6 @@ share its formula-injection rule and its reproducible bytes: the same matrix giv
 """
 
 import json
-from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from django.template.loader import render_to_string
@@ -40,11 +39,12 @@ MATRIX_COLUMNS = (
 STATUS_COLUMN = 2
 
 
-def _joined(values: Iterable[str]) -> str:
-    return "; ".join(values)
+def _joined(values: list[str]) -> str:
+    return "; ".join(values) if values else ""
 
 
 def _cells(row: MatrixRow) -> list[Value]:
+    tests = row.tests
     return [
         row.key,
         row.title,
@@ -55,8 +55,8 @@ def _cells(row: MatrixRow) -> list[Value]:
         _joined(row.risks),
         _joined(row.risk_controls),
         _joined(row.software_items),
-        _joined(test.key for test in row.tests),
-        _joined(f"{test.key}: {test.result or 'no result'}" for test in row.tests),
+        _joined([test.key for test in tests]),
+        _joined([f"{test.key}: {test.result or 'no result'}" for test in tests]),
         _joined(row.commits),
         _joined(row.clauses),
         _joined(row.suspect_links),
