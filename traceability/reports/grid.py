@@ -5,9 +5,10 @@ seconds per thousand rows. A ``Grid`` wraps each cell once (``text.wrap``), know
 height up front (prefix sums), finds a page break by bisection and draws a page's rows with one
 text object. Its header row repeats on every page. A row taller than what is left on a page is
 split between lines when it is tall (more than a quarter of a page) and moved to the next page
-otherwise; a row taller than a whole page (a 20-page requirement text) is cut into page-sized
-pieces when it is added, so every piece fits an empty page. Cell text is drawn as plain strings:
-nothing in it is ever read as markup.
+otherwise. Rows are cut only while the grid is laid out, against the space actually left on the
+page, so a row taller than a page (a 20-page requirement text) becomes one continuous piece per
+page, each continuation headed by its label ("SRS-012" / "(continued)", wrapped to the first
+column). Cell text is drawn as plain strings: nothing in it is ever read as markup.
 """
 
 from bisect import bisect_right
@@ -53,7 +54,7 @@ class GridSpec:
     """Columns and type sizes of a grid, and the tallest piece of row a page can hold."""
 
     columns: list[GridColumn]
-    max_height: float  # frame height: no row piece may be taller than this minus the header
+    max_height: float  # frame height: a row taller than a quarter of it may be cut at a page end
     size: float = 6.8
     leading: float = 8.3
     padding: float = 2.6
@@ -97,12 +98,7 @@ class GridRows:
     def add(self, cells: list[Cell], *, label: str = "", fill: Color | None = None, flag: Color | None = None) -> None:
         spec = self.spec
         cells = [cell if cell else [] for cell in cells]
-        row = GridRow(cells=cells, label=label, fill=fill, flag=flag, height=spec.height_of(cells))
-        limit = spec.max_height - spec.header_height - 1.0
-        while row.height > limit:
-            first, row = split_row(spec, row, spec.fit(limit))
-            self.rows.append(first)
-        self.rows.append(row)
+        self.rows.append(GridRow(cells=cells, label=label, fill=fill, flag=flag, height=spec.height_of(cells)))
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -113,15 +109,22 @@ class GridRows:
 
 
 def split_row(spec: GridSpec, row: GridRow, lines: int) -> tuple[GridRow, GridRow]:
-    """Cut a row after ``lines`` text lines; the second piece is labelled as a continuation."""
+    """Cut a row after ``lines`` text lines; the second piece is labelled as a continuation (the
+    label wrapped to the first column, so it never runs into the next one)."""
     lines = max(lines, 1)
     first_cells = [cell[:lines] for cell in row.cells]
     rest_cells = [cell[lines:] for cell in row.cells]
     if row.label:
-        rest_cells[0] = [Line(f"{row.label} (continued)", FONT_ITALIC, MUTED), *rest_cells[0]]
+        rest_cells[0] = [*continuation_label(spec, row.label), *rest_cells[0]]
     first = GridRow(first_cells, row.label, row.fill, row.flag, spec.height_of(first_cells))
     rest = GridRow(rest_cells, row.label, row.fill, row.flag, spec.height_of(rest_cells))
     return first, rest
+
+
+def continuation_label(spec: GridSpec, label: str) -> Cell:
+    """The label heading a continuation piece: "SRS-012 (continued)", wrapped to the first column
+    (breaking before "(continued)" when the two do not fit on one line)."""
+    return spec.lines(0, f"{label} (continued)", font=FONT_ITALIC, color=MUTED)
 
 
 class Grid(Flowable):
