@@ -14,7 +14,8 @@ from typing import Any
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import BaseDocTemplate, Flowable, Frame, NextPageTemplate, PageBreak, PageTemplate
 
-from traceability.reports.content import ReportContent, utc_text
+from traceability.reports.content import ReportContent
+from traceability.reports.identity import utc_text
 from traceability.reports.layout import Contents, Heading, Outline, page_form
 from traceability.reports.sections import changes, front, lists, matrix, risk
 from traceability.reports.styles import (

@@ -4,8 +4,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from traceability.models import ReportFormat
-from traceability.reports.content import ReportContent, utc_text
+from traceability.reports.content import ReportContent
 from traceability.reports.exports import WorkbookInfo, tables_xlsx
+from traceability.reports.identity import utc_text
 from traceability.reports.pdf import report_pdf
 from traceability.reports.tables import export_tables
 

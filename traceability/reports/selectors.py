@@ -8,7 +8,8 @@ from qms.errors import Conflict
 from traceability.graph.load import iso
 from traceability.graph.selectors import graph_load
 from traceability.models import Baseline, Release, ReleaseState, TraceReport
-from traceability.reports.content import ReportContent, ReportIdentity, SignatureEntry
+from traceability.reports.content import ReportContent
+from traceability.reports.identity import ReportIdentity, SignatureEntry
 from traceability.selectors import release_signatures
 
 

@@ -22,7 +22,7 @@ from qms.canonical import sha256_hex
 from qms.errors import Conflict, InvalidInput
 from qms.services import audit_record
 from traceability.models import Release, ReportFormat, ReportState, TraceReport
-from traceability.reports.content import LAYOUT_VERSION, ReportIdentity, SignatureEntry
+from traceability.reports.identity import LAYOUT_VERSION, ReportIdentity, SignatureEntry
 from traceability.reports.render import Rendered, report_render
 from traceability.reports.selectors import report_content_for, report_identity
 

@@ -6,8 +6,8 @@ from django.core.management.base import CommandError
 
 from qms.management.base import DomainCommand
 from traceability.models import ReportFormat
-from traceability.reports.content import utc_text
 from traceability.reports.exports import table_csv
+from traceability.reports.identity import utc_text
 from traceability.reports.render import report_render
 from traceability.reports.selectors import report_content_for_release
 from traceability.reports.tables import TABLE_NAMES, TABLES

@@ -6,7 +6,8 @@ from reportlab.platypus import Flowable, Paragraph, Spacer
 
 from traceability.gap_rules import GAP_RULES_BY_SLUG
 from traceability.reports.charts import coverage_chart, gap_chart
-from traceability.reports.content import LAYOUT_VERSION, ReportContent, utc_text
+from traceability.reports.content import ReportContent
+from traceability.reports.identity import LAYOUT_VERSION, utc_text
 from traceability.reports.layout import Outline, banner, block, coloured, kv_table, note, para, rich, small_table
 from traceability.reports.sections.common import rule_name, share
 from traceability.reports.styles import (
