@@ -6,7 +6,7 @@ PIP    := $(VENV)/bin/pip
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install install-dev run db serve test test-postgres test-browser browser-deps lint typecheck djcheck check clean
+.PHONY: install install-dev report-fonts run db serve test test-postgres test-browser browser-deps lint typecheck djcheck check clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +20,18 @@ $(VENV)/.installed-dev: requirements-dev.txt requirements.txt | $(VENV)/bin/pyth
 	$(PIP) install --quiet -r requirements-dev.txt
 	touch $(VENV)/.installed $@
 
-install: $(VENV)/.installed
-install-dev: $(VENV)/.installed-dev
+install: $(VENV)/.installed report-fonts
+install-dev: $(VENV)/.installed-dev report-fonts
+
+## Fallback fonts of the PDF report (CJK, Hangul, kana: Droid Sans Fallback; emoji: Symbola), from
+## Debian's packages. Where apt is unavailable this only warns: the report still builds and prints
+## U+FFFD for the characters DejaVu lacks.
+REPORT_FONTS := /usr/share/fonts-droid-fallback/truetype/DroidSansFallback.ttf /usr/share/fonts/truetype/ancient-scripts/Symbola_hint.ttf
+report-fonts:
+	@for font in $(REPORT_FONTS); do test -f $$font || missing=1; done; \
+	test -z "$$missing" || { command -v apt-get >/dev/null 2>&1 \
+	  && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends fonts-droid-fallback fonts-symbola; } \
+	  || echo "report-fonts: fonts-droid-fallback / fonts-symbola not installed; the PDF report prints U+FFFD for CJK and emoji"
 
 ## Prepare the local SQLite database: schema, standards catalogue, demo product.
 db: install

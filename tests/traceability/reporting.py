@@ -21,9 +21,9 @@ from traceability.services.releases import release_approve, release_freeze
 PASSWORD = "quinn-pw"  # the qm fixture's password (tests/conftest.py)
 
 
-def report_product(qm: User, *, standards: tuple[str, ...] = ("iec-62304-2015",)) -> Product:
+def report_product(qm: User, *, standards: tuple[str, ...] = ("iec-62304-2015",), name: str = "Report Pump") -> Product:
     return product_create(
-        key="RPT", name="Report Pump", safety_class="B", standards=list(standards), actor=qm, key_pattern=r"[A-Z]+-\d+"
+        key="RPT", name=name, safety_class="B", standards=list(standards), actor=qm, key_pattern=r"[A-Z]+-\d+"
     )
 
 

@@ -5,6 +5,7 @@ import io
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
@@ -21,12 +22,13 @@ from tests.traceability.reporting import (
     report_items,
     report_product,
 )
+from traceability.reports import text as text_module
 from traceability.reports.grid import GridRows
 from traceability.reports.layout import Contents, Outline
 from traceability.reports.pdf import report_pdf
 from traceability.reports.sections.common import spec
 from traceability.reports.styles import FRAME_HEIGHT
-from traceability.reports.text import REPLACEMENT, printable, text_width, wrap
+from traceability.reports.text import FALLBACK_FILES, REPLACEMENT, printable, text_width, wrap
 from traceability.services.items import item_update
 from traceability.services.links import link_create
 from traceability.services.releases import release_create, release_freeze
@@ -34,6 +36,7 @@ from traceability.services.releases import release_create, release_freeze
 pytestmark = pytest.mark.django_db
 
 SECTIONS = [
+    "Cover",
     "Contents",
     "1 Document control and signatures",
     "1.1 Revision history",
@@ -73,6 +76,9 @@ def test_the_report_holds_every_section_key_header_footer_and_the_unsigned_state
     sha = content.baseline_sha256
     assert data.startswith(b"%PDF-") and total >= 10
     assert outline_titles(data) == SECTIONS
+    reader = PdfReader(io.BytesIO(data))
+    assert reader.trailer["/Root"]["/PageMode"] == "/UseOutlines"  # opens with the bookmarks shown
+    assert reader.get_destination_page_number(reader.outline[0]) == 0  # "Cover" is page 1
     for key in ("UN-1", "SYS-1", "SRS-1", "SRS-2", "SWI-1", "SOUP-1", "RISK-1", "RC-1", "TC-1", "TC-2", "ANOM-1"):
         assert key in everything, key
     # cover
@@ -126,8 +132,9 @@ def test_the_contents_page_lists_every_section_with_the_page_its_bookmark_points
     walk(reader.outline)
     contents = pages_text(data)[1]
     listed = {title: int(page) for title, page in re.findall(r"(\d+(?:\.\d+)? .+?) (?:\. )+(\d+)", contents)}
-    assert listed == {title: page for title, page in bookmarks.items() if title != "Contents"}
-    assert listed["1 Document control and signatures"] == 3 and bookmarks["Contents"] == 2
+    assert listed == {title: page for title, page in bookmarks.items() if title not in ("Cover", "Contents")}
+    assert listed["1 Document control and signatures"] == 3
+    assert bookmarks["Cover"] == 1 and bookmarks["Contents"] == 2
 
 
 def test_an_approved_report_shows_the_signature_manifest_and_no_banner(release, qm):
@@ -169,29 +176,65 @@ def test_hostile_item_text_renders_literally(catalogue, qm):
     assert "<i>title</i> & <br/> <a href='javascript:x'>x</a>" in everything
 
 
-def test_any_unicode_renders_with_the_embedded_font(catalogue, qm):
-    product = report_product(qm)
-    text = "Größe 5 µg → ≤ 37 °C ± 0.5 ✓ Ελληνικά Кириллица עברית 中文 😀"
-    report_items(product, qm, srs_text=text)
-    data = render(frozen_release(product, qm))
-    everything = " ".join(pages_text(data))
-    assert "Größe 5 µg → ≤ 37 °C ± 0.5 ✓ Ελληνικά Кириллица" in everything
-    assert "עברית" in everything or "תירבע" in everything  # drawn in logical order; readers may reorder it
-    assert (
-        f"{REPLACEMENT}{REPLACEMENT} {REPLACEMENT}" in everything
-    )  # CJK and emoji: shown as U+FFFD, never lost silently
+UNICODE_TEXT = "Größe 5 µg → ≤ 37 °C ± 0.5 ✓ Ελληνικά Кириллица עברית 中文 한국어 ひらがな 😀"
+
+
+def embedded_fonts(data: bytes) -> set[tuple[str, str, bool]]:
     reader = PdfReader(io.BytesIO(data))
-    fonts = {
+    return {
         (str(font["/Subtype"]), str(font["/BaseFont"]).split("+")[-1], "/FontFile2" in font["/FontDescriptor"])
         for page in reader.pages
         for font in (reference.get_object() for reference in page["/Resources"]["/Font"].values())
     }
-    assert fonts == {  # every font is embedded TrueType (subsets), no standard font left
-        ("/TrueType", "DejaVuSans", True),
-        ("/TrueType", "DejaVuSans-Bold", True),
-        ("/TrueType", "DejaVuSans-Oblique", True),
-        ("/TrueType", "DejaVuSansMono", True),
+
+
+DEJAVU = {  # every font is embedded TrueType (subsets), no standard font left
+    ("/TrueType", "DejaVuSans", True),
+    ("/TrueType", "DejaVuSans-Bold", True),
+    ("/TrueType", "DejaVuSans-Oblique", True),
+    ("/TrueType", "DejaVuSansMono", True),
+}
+
+
+@pytest.mark.skipif(
+    not all(any(Path(path).is_file() for path in paths) for _, paths in FALLBACK_FILES),
+    reason="the fallback fonts (fonts-droid-fallback, fonts-symbola: make install) are not installed",
+)
+def test_any_unicode_renders_with_the_embedded_font_and_its_fallbacks(catalogue, qm):
+    product = report_product(qm)
+    report_items(product, qm, srs_text=UNICODE_TEXT)
+    item_update(item=product.items.get(key="SRS-2"), actor=qm, title="剂量计算 📈")
+    data = render(frozen_release(product, qm))
+    everything = " ".join(pages_text(data))
+    assert "Größe 5 µg → ≤ 37 °C ± 0.5 ✓ Ελληνικά Кириллица" in everything
+    assert "עברית" in everything or "תירבע" in everything  # drawn in logical order; readers may reorder it
+    assert "中文 한국어 ひらがな 😀" in everything  # CJK from Droid Sans Fallback, the emoji from Symbola
+    assert "剂量计算 📈" in everything  # in a paragraph-free grid cell and in the bold title font
+    assert REPLACEMENT not in everything
+    assert embedded_fonts(data) == DEJAVU | {
+        ("/TrueType", "DroidSansFallback", True),
+        ("/TrueType", "Symbola", True),
     }
+
+
+def test_without_the_fallback_fonts_missing_characters_print_as_replacement(catalogue, qm, monkeypatch):
+    monkeypatch.setattr(text_module, "fallback_fonts", dict)
+    product = report_product(qm)
+    report_items(product, qm, srs_text=UNICODE_TEXT)
+    data = render(frozen_release(product, qm))
+    everything = " ".join(pages_text(data))
+    assert "Größe 5 µg → ≤ 37 °C ± 0.5 ✓ Ελληνικά Кириллица" in everything
+    # CJK and emoji: shown as U+FFFD, never lost silently
+    assert f"{REPLACEMENT * 2} {REPLACEMENT * 3} {REPLACEMENT * 4} {REPLACEMENT}" in everything
+    assert embedded_fonts(data) == DEJAVU
+
+
+def test_metadata_keeps_the_product_name_as_typed(catalogue, qm):
+    product = report_product(qm, name="Pumpe 中文 😀 <b>&amp;</b>")
+    report_items(product, qm)
+    data = render(frozen_release(product, qm))
+    subject = PdfReader(io.BytesIO(data)).metadata["/Subject"]
+    assert subject.startswith("Pumpe 中文 😀 <b>&amp;</b> 1.0.0; baseline SHA-256 ")
 
 
 def test_a_twenty_page_requirement_text_splits_across_pages(catalogue, qm):
@@ -344,3 +387,27 @@ def test_grid_pieces_always_fit_and_carry_every_line_once():
         piece = parts[1] if len(parts) > 1 else None
         space, pages = FRAME_HEIGHT, pages + 1
     assert placed == expected and pages > 20
+
+
+def test_a_long_product_name_keeps_the_cover_on_one_page_and_is_ellipsized_in_the_header(catalogue, qm):
+    name = " ".join(["Insulin bolus calculator with extended continuous glucose integration"] * 4)[:255]
+    product = report_product(qm, name=name)
+    report_items(product, qm)
+    data = render(frozen_release(product, qm))
+    pages = pages_text(data)
+    assert "Previous release first release" in pages[0] and "Contents" not in pages[0]
+    assert pages[1].startswith("Contents") and "RPT 1.0.0 · Traceability report" in pages[1]
+    page = PdfReader(io.BytesIO(data)).pages[2].extract_text()
+    (shown,) = [line for line in page.split("\n") if line.startswith("Insulin bolus")]
+    header = shown.split("…")[0]
+    assert shown.startswith(header + "…") and len(header) < 160
+    assert name.startswith(header + " ")  # cut at a word boundary, not mid-word
+
+
+def test_the_draft_cover_does_not_claim_a_baseline(catalogue, qm):
+    product = report_product(qm)
+    report_items(product, qm)
+    release = release_create(product=product, version="1.1.0", actor=qm)
+    cover = pages_text(render(release))[0]
+    assert "This preview has no baseline" in cover and "not a controlled copy" in cover
+    assert "byte-identical" not in cover and "identifies the frozen trace data" not in cover

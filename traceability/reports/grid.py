@@ -21,7 +21,7 @@ from reportlab.lib.colors import Color
 from reportlab.platypus import Flowable
 
 from traceability.reports.styles import GRID_RULE, HEADER_FILL, HEADER_INK, INK, MUTED
-from traceability.reports.text import FONT, FONT_BOLD, FONT_ITALIC, fonts_register, wrap
+from traceability.reports.text import FONT, FONT_BOLD, FONT_ITALIC, fonts_register, runs, wrap
 
 
 @dataclass(slots=True)
@@ -260,7 +260,14 @@ class Grid(Flowable):
                         color = line.color
                         text.setFillColor(color)
                     text.setTextOrigin(x, line_y)
-                    text.textOut(line.text)
+                    if line.text.isascii():
+                        text.textOut(line.text)
+                    else:  # characters the font lacks are set in a fallback font
+                        for piece, name in runs(line.text, line.font):
+                            if name != font:
+                                font = name
+                                text.setFont(font, size, leading)
+                            text.textOut(piece)
                     line_y -= leading
             y -= height
         canvas.drawText(text)

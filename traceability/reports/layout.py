@@ -33,7 +33,15 @@ from traceability.reports.styles import (
     TOC_1,
     TOC_2,
 )
-from traceability.reports.text import FONT, FONT_BOLD, fonts_register, markup_escape, printable, text_width
+from traceability.reports.text import (
+    FONT,
+    FONT_BOLD,
+    draw_string,
+    fonts_register,
+    markup_escape,
+    printable,
+    text_width,
+)
 
 
 @dataclass(slots=True)
@@ -128,9 +136,8 @@ class Contents(Flowable):
             baseline = y + style.leading * 0.3
             indent = 0.0 if entry.level == 0 else 22.0
             label = printable(entry.label)
-            canvas.setFont(style.fontName, style.fontSize)
             canvas.setFillColor(INK)
-            canvas.drawString(indent, baseline, label)
+            draw_string(canvas, indent, baseline, label, style.fontName, style.fontSize)
             start = indent + text_width(label, style.fontName, style.fontSize) + 6
             canvas.setFillColor(FAINT)
             canvas.setFont(FONT, style.fontSize)

@@ -34,7 +34,20 @@ from traceability.reports.styles import (
     RULE,
     WHITE,
 )
-from traceability.reports.text import FONT, FONT_BOLD, FONT_MONO, fonts_register, printable, text_width
+from traceability.reports.text import (
+    FONT,
+    FONT_BOLD,
+    FONT_MONO,
+    draw_string,
+    ellipsize,
+    fonts_register,
+    plain,
+    printable,
+    text_width,
+)
+
+# The running header's left side (product and name); the right side holds the section and status.
+HEADER_TEXT_WIDTH = FRAME_WIDTH * 0.56
 
 
 def pdf_date(moment: str | None) -> str:
@@ -74,15 +87,15 @@ class ReportDocument(BaseDocTemplate):
             rightMargin=MARGIN_X,
             topMargin=PAGE_HEIGHT - MARGIN_BOTTOM - FRAME_HEIGHT,
             bottomMargin=MARGIN_BOTTOM,
-            title=printable(f"Traceability report {product.key} {release.version} ({content.document_id})"),
+            title=plain(f"Traceability report {product.key} {release.version} ({content.document_id})"),
             author="Q-interface",
-            subject=printable(
+            subject=plain(
                 f"{product.name} {release.version}; baseline SHA-256 {content.baseline_sha256}"
                 if content.frozen
                 else f"{product.name} {release.version}; NOT FROZEN (live data)"
             ),
             creator="Q-interface trace report",
-            keywords=", ".join(printable(word) for word in keywords),
+            keywords=", ".join(plain(word) for word in keywords),
             invariant=1,
             pageCompression=1,
             initialFontName=FONT,  # so no page refers to a font that is not embedded
@@ -103,6 +116,7 @@ class ReportDocument(BaseDocTemplate):
         canvas.finish = self.define_forms
         canvas._doc.setDateFormatter(lambda *_: pdf_date(self.content.report_date))
         canvas.setPageCompression(1)
+        canvas.showOutline()  # the viewer opens with the bookmarks shown (PageMode /UseOutlines)
 
     def afterFlowable(self, flowable: Flowable) -> None:
         if isinstance(flowable, Heading):
@@ -110,7 +124,7 @@ class ReportDocument(BaseDocTemplate):
             page = self.canv.getPageNumber()
             self.pages[entry.key] = page
             self.canv.bookmarkPage(entry.key)
-            self.canv.addOutlineEntry(printable(entry.label), entry.key, level=entry.level, closed=False)
+            self.canv.addOutlineEntry(plain(entry.label), entry.key, level=entry.level, closed=False)
             if entry.level == 0:
                 self.page_section = self.page_section or entry.label
                 self._last_section = entry.label
@@ -198,6 +212,9 @@ class ReportDocument(BaseDocTemplate):
 
     def decorate_cover(self, canvas: Canvas, document: Any) -> None:
         self._end_page()
+        if canvas.getPageNumber() == 1:
+            canvas.bookmarkPage("cover")
+            canvas.addOutlineEntry("Cover", "cover", level=0, closed=False)
         canvas.saveState()
         canvas.setFillColor(BRAND)
         canvas.rect(0, PAGE_HEIGHT - 16, PAGE_WIDTH, 16, stroke=0, fill=1)
@@ -211,13 +228,12 @@ class ReportDocument(BaseDocTemplate):
         canvas.saveState()
         right = PAGE_WIDTH - MARGIN_X
         top = PAGE_HEIGHT - 24
-        canvas.setFont(FONT_BOLD, 8.5)
         canvas.setFillColor(BRAND)
         heading = printable(f"{content.product.key} {content.release.version} · Traceability report")
-        canvas.drawString(MARGIN_X, top, heading)
-        canvas.setFont(FONT, 7.5)
+        draw_string(canvas, MARGIN_X, top, ellipsize(heading, FONT_BOLD, 8.5, HEADER_TEXT_WIDTH), FONT_BOLD, 8.5)
         canvas.setFillColor(MUTED)
-        canvas.drawString(MARGIN_X, top - 11, printable(content.product.name)[:120])
+        name = ellipsize(printable(content.product.name), FONT, 7.5, HEADER_TEXT_WIDTH)
+        draw_string(canvas, MARGIN_X, top - 11, name, FONT, 7.5)
         canvas.setFont(FONT_MONO, 7.5)
         canvas.setFillColor(INK)
         canvas.drawRightString(right, top, content.document_id)

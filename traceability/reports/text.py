@@ -5,9 +5,15 @@ TrueType files that matplotlib ships in ``mpl-data/fonts/ttf`` (a pinned depende
 is downloaded at run time, and matplotlib itself is never imported). DejaVu Sans covers Latin,
 Greek, Cyrillic, Armenian, Georgian, Hebrew and Arabic letters, IPA, arrows, mathematical
 operators, box drawing and dingbats (✓ ✗ → ≤ ≥ µ °), with a true bold, which the variable-only
-Noto Sans package lacks. A character the font has no glyph for (CJK ideographs, emoji) is printed
-as U+FFFD (�) so the gap is visible and text extraction stays clean; the CSV and XLSX exports
-carry the original text.
+Noto Sans package lacks.
+
+A character DejaVu has no glyph for is drawn, character by character, in a fallback font when one
+is installed: Droid Sans Fallback (CJK ideographs, kana, Hangul; Debian's ``fonts-droid-fallback``)
+and then Symbola (emoji and symbols; ``fonts-symbola``), both TrueType (glyf) fonts embedded as
+subsets like DejaVu. ``make install`` installs them where apt is available. A character no
+installed font covers is printed as U+FFFD (�) so the gap is visible and text extraction stays
+clean; the CSV and XLSX exports carry the original text. Arabic is drawn without contextual
+shaping and right-to-left scripts in logical order.
 
 Item text is user input. Table cells are drawn as plain strings (never parsed as markup), and
 every text that goes into a ``Paragraph`` goes through ``markup_escape``.
@@ -17,9 +23,10 @@ import re
 from functools import cache
 from importlib.util import find_spec
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape
 
-from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase import pdfmetrics, ttfonts
 from reportlab.pdfbase.ttfonts import TTFont
 
 FONT = "QiSans"
@@ -27,6 +34,8 @@ FONT_BOLD = "QiSans-Bold"
 FONT_ITALIC = "QiSans-Oblique"
 FONT_BOLD_ITALIC = "QiSans-BoldOblique"
 FONT_MONO = "QiMono"
+FONT_FALLBACK = "QiFallback"
+FONT_SYMBOLS = "QiSymbols"
 
 FONT_FILES = {
     FONT: "DejaVuSans.ttf",
@@ -35,6 +44,13 @@ FONT_FILES = {
     FONT_BOLD_ITALIC: "DejaVuSans-BoldOblique.ttf",
     FONT_MONO: "DejaVuSansMono.ttf",
 }
+
+# Fallback fonts for the characters DejaVu lacks, in order of preference: (name, candidate paths).
+# They come from Debian packages (``make install`` installs them); a missing one is skipped.
+FALLBACK_FILES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (FONT_FALLBACK, ("/usr/share/fonts-droid-fallback/truetype/DroidSansFallback.ttf",)),
+    (FONT_SYMBOLS, ("/usr/share/fonts/truetype/ancient-scripts/Symbola_hint.ttf",)),
+)
 
 # C0 and C1 control characters except tab and line feed, and the lone surrogates: never printable.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -71,9 +87,72 @@ def fonts_register() -> frozenset[int]:
     return frozenset(code for code in covered if code <= 0xFFFF)
 
 
+_ASTRAL_CMAP_ENTRY = re.compile(r"^<([0-9A-F]{2})> <([0-9A-F]{5,6})>$", re.MULTILINE)
+
+
+def _to_unicode_cmap(fontname: str, subset: Any, _original: Any = ttfonts.makeToUnicodeCMap) -> str:
+    """reportlab's ToUnicode CMap, with characters beyond U+FFFF (emoji) written as UTF-16
+    surrogate pairs as the PDF format wants (reportlab writes 5 hex digits, which readers reject,
+    so copying an emoji out of the PDF would give nothing)."""
+    return str(
+        _ASTRAL_CMAP_ENTRY.sub(
+            lambda match: f"<{match[1]}> <{chr(int(match[2], 16)).encode('utf-16-be').hex().upper()}>",
+            _original(fontname, subset),
+        )
+    )
+
+
+@cache
+def fallback_fonts() -> dict[int, str]:
+    """Register the installed fallback fonts once per process; returns, for every code point the
+    text font lacks and a fallback font has, the name of the first such font."""
+    covered = fonts_register()
+    ttfonts.makeToUnicodeCMap = _to_unicode_cmap
+    fallback: dict[int, str] = {}
+    for name, candidates in FALLBACK_FILES:
+        path = next((Path(candidate) for candidate in candidates if Path(candidate).is_file()), None)
+        if path is None:
+            continue
+        pdfmetrics.registerFont(TTFont(name, str(path)))
+        for code in pdfmetrics.getFont(name).face.charToGlyph:
+            if code > 0x20 and code not in covered and code not in fallback and not 0xD800 <= code <= 0xDFFF:
+                fallback[code] = name
+    return fallback
+
+
+def runs(text: str, font: str) -> list[tuple[str, str]]:
+    """``text`` (already printable) as runs of (text, font): ``font`` for what it covers, a
+    fallback font for the characters it lacks."""
+    if text.isascii():
+        return [(text, font)]
+    fallback = fallback_fonts()
+    pieces: list[tuple[str, str]] = []
+    start, current = 0, font
+    for index, char in enumerate(text):
+        wanted = fallback.get(ord(char), font)
+        if wanted != current:
+            if index > start:
+                pieces.append((text[start:index], current))
+            start, current = index, wanted
+    pieces.append((text[start:], current))
+    return pieces
+
+
+def draw_string(canvas: Any, x: float, y: float, text: str, font: str, size: float, *, anchor: str = "start") -> None:
+    """Draw printable ``text`` on a canvas with per-character font fallback."""
+    pieces = runs(text, font)
+    if anchor != "start":
+        width = sum(text_width(piece, name, size) for piece, name in pieces)
+        x -= width if anchor == "end" else width / 2
+    for piece, name in pieces:
+        canvas.setFont(name, size)
+        canvas.drawString(x, y, piece)
+        x += text_width(piece, name, size)
+
+
 def printable(text: object) -> str:
     """User text as it can be drawn: line breaks normalised to ``\\n``, tabs to spaces, control
-    characters removed, characters the font cannot show replaced by U+FFFD."""
+    characters removed, characters no embedded font can show replaced by U+FFFD."""
     value = "" if text is None else str(text)
     if value.isascii():
         if value.isprintable():
@@ -83,17 +162,58 @@ def printable(text: object) -> str:
     value = _LINE_BREAKS.sub("\n", value).replace("\t", "    ")
     value = _CONTROL.sub("", value)
     covered = fonts_register()
-    return "".join(char if char.isascii() or ord(char) in covered else REPLACEMENT for char in value)
+    fallback = fallback_fonts()
+    return "".join(
+        char if char.isascii() or ord(char) in covered or ord(char) in fallback else REPLACEMENT for char in value
+    )
+
+
+def plain(text: object) -> str:
+    """Text for the PDF's metadata and outline (shown by the viewer in its own fonts): line breaks
+    and tabs become spaces, control characters are removed, every other character is kept."""
+    value = "" if text is None else str(text)
+    return _CONTROL.sub("", _LINE_BREAKS.sub(" ", value).replace("\n", " ").replace("\t", " "))
+
+
+def ellipsize(text: str, font: str, size: float, width: float) -> str:
+    """Printable ``text`` cut to ``width`` points at a word boundary, with an ellipsis when cut
+    (between characters only when a single word is wider than the line)."""
+    text = " ".join(text.split())
+    if text_width(text, font, size) <= width:
+        return text
+    room = width - text_width("…", font, size)
+    words = text.split(" ")
+    kept: list[str] = []
+    for word in words:
+        candidate = " ".join([*kept, word])
+        if text_width(candidate, font, size) > room:
+            break
+        kept.append(word)
+    if kept:
+        return " ".join(kept).rstrip(",;:.–-") + "…"
+    cut = text
+    while cut and text_width(cut, font, size) > room:
+        cut = cut[:-1]
+    return cut + "…"
 
 
 def markup_escape(text: object) -> str:
     """Printable text escaped for a reportlab ``Paragraph``: ``<``, ``>`` and ``&`` render literally,
-    line breaks become ``<br/>``."""
-    return escape(printable(text)).replace("\n", "<br/>")
+    line breaks become ``<br/>``; characters the text font lacks are set in a fallback font."""
+    value = printable(text)
+    if value.isascii():
+        return escape(value).replace("\n", "<br/>")
+    marked = "".join(
+        escape(piece) if name == FONT else f'<font name="{name}">{escape(piece)}</font>'
+        for piece, name in runs(value, FONT)
+    )
+    return marked.replace("\n", "<br/>")
 
 
 def text_width(text: str, font: str, size: float) -> float:
-    return float(pdfmetrics.stringWidth(text, font, size))
+    if text.isascii():
+        return float(pdfmetrics.stringWidth(text, font, size))
+    return float(sum(pdfmetrics.stringWidth(piece, name, size) for piece, name in runs(text, font)))
 
 
 _WORD_WIDTHS: dict[tuple[str, float], dict[str, float]] = {}
@@ -107,7 +227,7 @@ def word_width(word: str, font: str, size: float) -> float:
         widths = _WORD_WIDTHS[(font, size)] = {}
     width = widths.get(word)
     if width is None:
-        width = widths[word] = float(pdfmetrics.stringWidth(word, font, size))
+        width = widths[word] = text_width(word, font, size)
     return width
 
 

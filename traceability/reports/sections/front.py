@@ -2,7 +2,8 @@
 
 from xml.sax.saxutils import escape
 
-from reportlab.platypus import Flowable, Paragraph, Spacer
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.platypus import Flowable, KeepInFrame, Paragraph, Spacer
 
 from traceability.gap_rules import GAP_RULES_BY_SLUG
 from traceability.reports.charts import coverage_chart, gap_chart
@@ -18,13 +19,14 @@ from traceability.reports.styles import (
     COVER_KICKER,
     COVER_SUBTITLE,
     COVER_TITLE,
+    FRAME_HEIGHT,
     FRAME_WIDTH,
     GREEN,
     GREY,
     RED,
     RED_FILL,
 )
-from traceability.reports.text import FONT_MONO, printable
+from traceability.reports.text import FONT_MONO, printable, text_width
 
 
 def mono(text: str) -> Paragraph:
@@ -73,23 +75,45 @@ def cover(content: ReportContent) -> list[Flowable]:
         ("Report date", utc_text(content.report_date)),
         ("Previous release", previous),
     ]
-    return [
+    if content.frozen:
+        footnote = (
+            "The baseline SHA-256 identifies the frozen trace data this report was generated from; the same "
+            "baseline and signatures always give a byte-identical file. Compare it with the release record "
+            "and the signatures in Q-interface to confirm this is a controlled copy."
+        )
+    else:
+        footnote = (
+            "This preview has no baseline: it shows the live data at the time above, which may change at any "
+            "moment, so another preview of the same release can differ. It is not a controlled copy and cannot "
+            "be signed; freeze the release to take a baseline, whose SHA-256 then identifies the report's data."
+        )
+    page = [
         Spacer(1, 14),
         para("TRACEABILITY REPORT", COVER_KICKER),
         Spacer(1, 4),
-        para(product.name, COVER_TITLE),
+        para(product.name, cover_title_style(product.name)),
         para(f"{product.key} · Release {release.version}", COVER_SUBTITLE),
         Spacer(1, 14),
         status_banner(content),
         Spacer(1, 14),
         kv_table(rows, widths=(190, FRAME_WIDTH - 190)),
         Spacer(1, 10),
-        note(
-            "The baseline SHA-256 identifies the frozen trace data this report was generated from; the same "
-            "baseline and signatures always give a byte-identical file. Compare it with the release record "
-            "and the signatures in Q-interface to confirm this is a controlled copy."
-        ),
+        note(footnote),
     ]
+    # a long product name (up to 255 characters) never pushes the cover onto a second page
+    return [KeepInFrame(FRAME_WIDTH, FRAME_HEIGHT, page, mode="shrink")]
+
+
+def cover_title_style(name: str) -> ParagraphStyle:
+    """The cover title's style: 28 pt, smaller for a long name so it takes at most two lines."""
+    for size in (28.0, 22.0, 18.0):
+        if text_width(printable(name), COVER_TITLE.fontName, size) <= 1.9 * FRAME_WIDTH:
+            break
+    else:
+        size = 15.0
+    if size == COVER_TITLE.fontSize:
+        return COVER_TITLE
+    return COVER_TITLE.clone(f"cover-title-{size:g}", fontSize=size, leading=round(size * 1.18, 1))
 
 
 def document_control(content: ReportContent, outline: Outline) -> list[Flowable]:
