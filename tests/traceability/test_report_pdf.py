@@ -27,7 +27,8 @@ from traceability.reports.grid import GridRows
 from traceability.reports.layout import Contents, Outline
 from traceability.reports.pdf import report_pdf
 from traceability.reports.sections.common import spec
-from traceability.reports.styles import FRAME_HEIGHT
+from traceability.reports.sections.risk import RISK_COLUMNS
+from traceability.reports.styles import FRAME_HEIGHT, FRAME_WIDTH, RISK_STATUS
 from traceability.reports.text import FALLBACK_FILES, REPLACEMENT, printable, text_width, wrap
 from traceability.services.items import item_update
 from traceability.services.links import link_create
@@ -411,3 +412,16 @@ def test_the_draft_cover_does_not_claim_a_baseline(catalogue, qm):
     cover = pages_text(render(release))[0]
     assert "This preview has no baseline" in cover and "not a controlled copy" in cover
     assert "byte-identical" not in cover and "identifies the frozen trace data" not in cover
+
+
+def test_identifiers_break_at_separators_and_status_words_stay_whole():
+    width = 100
+    lines = wrap("tests/unit/test_dose.py::test_clinician_calculation_trace", "QiSans", 6.8, width)
+    assert lines == ["tests/unit/test_dose.py::test_", "clinician_calculation_trace"]
+    assert all(text_width(line, "QiSans", 6.8) <= width for line in lines)
+    assert wrap("x" * 60, "QiSans", 6.8, 40)[0] == "x" * len(wrap("x" * 60, "QiSans", 6.8, 40)[0])  # no separator
+    grid = spec(RISK_COLUMNS)
+    words = {word for _, _, label in RISK_STATUS.values() for word in label.split()}
+    for word in words:  # every status word fits the status column whole, in bold
+        assert wrap(word, "QiSans-Bold", grid.size, grid.inner(len(RISK_COLUMNS) - 1)) == [word]
+    assert grid.width <= FRAME_WIDTH

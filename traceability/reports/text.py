@@ -231,8 +231,33 @@ def word_width(word: str, font: str, size: float) -> float:
     return width
 
 
+# Where an identifier may break (after these): test IDs, module paths, file paths, keys.
+_BREAK_AFTER = re.compile(r"(?<=[_./\\-])(?=[^_./\\-])|(?<=::)(?=[^:])")
+
+
 def _break_word(word: str, font: str, size: float, width: float) -> list[str]:
-    """Split a word wider than ``width`` into pieces that fit (at least one character each)."""
+    """Split a word wider than ``width`` into pieces that fit: after ``_ . / \\ :: -`` first
+    (``clinician_`` / ``calculation``), between characters only for a part still too wide."""
+    pieces: list[str] = []
+    current = ""
+    for part in _BREAK_AFTER.split(word):
+        if current and text_width(current + part, font, size) <= width:
+            current += part
+            continue
+        if current:
+            pieces.append(current)
+        current = part
+        if text_width(current, font, size) > width:
+            chunks = _break_chars(current, font, size, width)
+            pieces.extend(chunks[:-1])
+            current = chunks[-1]
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+def _break_chars(word: str, font: str, size: float, width: float) -> list[str]:
+    """Split a word between characters into pieces no wider than ``width`` (at least one each)."""
     pieces = []
     start = 0
     while start < len(word):

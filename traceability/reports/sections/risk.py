@@ -23,14 +23,14 @@ from traceability.reports.text import FONT_BOLD, FONT_ITALIC
 
 RISK_COLUMNS = (
     ("Risk", 58),
-    ("Hazard", 92),
-    ("Sequence of events and hazardous situation", 124),
+    ("Hazard", 84),
+    ("Sequence of events and hazardous situation", 116),
     ("Harm", 80),
     ("Initial risk", 64),
-    ("Risk controls", 124),
-    ("Verification of the controls", 110),
+    ("Risk controls", 116),
+    ("Verification of the controls", 106),
     ("Residual risk", 64),
-    ("Status and gaps", 56),
+    ("Status and gaps", 84),  # wide enough for "residual risk unacceptable" without breaking a word
 )
 
 
