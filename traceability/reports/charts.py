@@ -5,7 +5,7 @@ number of risks in each cell)."""
 from collections import Counter
 from typing import Any
 
-from reportlab.graphics.shapes import Drawing, Line, Rect, String
+from reportlab.graphics.shapes import Drawing, Group, Line, Rect, String
 from reportlab.lib.colors import Color
 
 from traceability.reports.styles import (
@@ -22,7 +22,7 @@ from traceability.reports.styles import (
     RULE,
     UNACCEPTABLE_FILL,
 )
-from traceability.reports.text import FONT, FONT_BOLD, printable, text_width
+from traceability.reports.text import FONT, FONT_BOLD, printable, text_width, wrap
 
 Segment = tuple[str, int, Color]  # label, count, colour
 
@@ -157,23 +157,34 @@ def gap_chart(by_rule: list[dict[str, Any]], *, width: float) -> Drawing | None:
     return drawing
 
 
-def risk_matrix(matrix: dict[str, Any], counts: Counter[tuple[int, int]], *, title: str, cell: float = 34.0) -> Drawing:
+def _label_lines(text: str, font: str, size: float, width: float, *, lines: int = 2) -> list[str]:
+    """``text`` wrapped to ``width`` in at most ``lines`` lines, the last ellipsized if needed."""
+    wrapped = wrap(printable(text).replace("\n", " "), font, size, width)
+    if len(wrapped) <= lines:
+        return wrapped
+    return [*wrapped[: lines - 1], _clip(" ".join(wrapped[lines - 1 :]), font, size, width)]
+
+
+def risk_matrix(matrix: dict[str, Any], counts: Counter[tuple[int, int]], *, title: str, cell: float = 40.0) -> Drawing:
     """The acceptability grid, severity rows (highest on top) × probability columns, coloured
-    acceptable / not acceptable, with the number of risks per cell."""
+    acceptable / not acceptable, with the number of risks per cell; both axes titled, every
+    level numbered and named (names wrapped to two lines, never cut short)."""
     severities = [str(name) for name in matrix.get("severities") or []]
     probabilities = [str(name) for name in matrix.get("probabilities") or []]
     acceptable = matrix.get("acceptable") or []
-    label_width = 74.0
+    axis = 12.0  # the rotated "severity" title
+    label_width = 70.0
+    left = axis + label_width
     header = 24.0
-    footer = 30.0
-    width = label_width + cell * len(probabilities) + 4
+    footer = 36.0
+    width = left + cell * len(probabilities) + 4
     height = header + cell * len(severities) + footer
     drawing = _drawing(width, height)
     drawing.add(
         String(
-            label_width,
+            left,
             height - 12,
-            _clip(title, FONT_BOLD, 9.5, width - label_width),
+            _clip(title, FONT_BOLD, 9.5, width - left),
             fontName=FONT_BOLD,
             fontSize=9.5,
             fillColor=BRAND,
@@ -183,15 +194,15 @@ def risk_matrix(matrix: dict[str, Any], counts: Counter[tuple[int, int]], *, tit
     for s_index in range(len(severities)):
         severity = len(severities) - s_index  # 1-based, highest first
         y = top - (s_index + 1) * cell
-        name = _clip(f"{severity} {severities[severity - 1]}", FONT, 7, label_width - 6)
-        drawing.add(
-            String(
-                label_width - 4, y + cell / 2 - 2.5, name, fontName=FONT, fontSize=7, fillColor=INK, textAnchor="end"
+        names = _label_lines(f"{severity} {severities[severity - 1]}", FONT, 7, label_width - 6)
+        first = y + cell / 2 - 2.5 + 4.2 * (len(names) - 1)
+        for index, name in enumerate(names):
+            drawing.add(
+                String(left - 4, first - 8.4 * index, name, fontName=FONT, fontSize=7, fillColor=INK, textAnchor="end")
             )
-        )
         for p_index in range(len(probabilities)):
             probability = p_index + 1
-            x = label_width + p_index * cell
+            x = left + p_index * cell
             try:
                 ok = bool(acceptable[severity - 1][probability - 1])
             except (IndexError, TypeError):
@@ -220,42 +231,31 @@ def risk_matrix(matrix: dict[str, Any], counts: Counter[tuple[int, int]], *, tit
                         textAnchor="middle",
                     )
                 )
+    bottom = top - len(severities) * cell
     for p_index, name in enumerate(probabilities):
-        x = label_width + p_index * cell + cell / 2
+        x = left + p_index * cell + cell / 2
         drawing.add(
-            String(
-                x,
-                top - len(severities) * cell - 10,
-                str(p_index + 1),
-                fontName=FONT_BOLD,
-                fontSize=7,
-                fillColor=INK,
-                textAnchor="middle",
-            )
+            String(x, bottom - 9, str(p_index + 1), fontName=FONT_BOLD, fontSize=7, fillColor=INK, textAnchor="middle")
         )
-        drawing.add(
-            String(
-                x,
-                top - len(severities) * cell - 19,
-                _clip(name, FONT, 5.8, cell - 1),
-                fontName=FONT,
-                fontSize=5.8,
-                fillColor=MUTED,
-                textAnchor="middle",
+        for index, line in enumerate(_label_lines(name, FONT, 6, cell - 2)):
+            drawing.add(
+                String(
+                    x, bottom - 17 - 6.8 * index, line, fontName=FONT, fontSize=6, fillColor=MUTED, textAnchor="middle"
+                )
             )
-        )
     drawing.add(
         String(
-            label_width + cell * len(probabilities) / 2,
+            left + cell * len(probabilities) / 2,
             1,
             "probability →",
-            fontName=FONT,
+            fontName=FONT_BOLD,
             fontSize=7,
             fillColor=MUTED,
             textAnchor="middle",
         )
     )
-    drawing.add(
-        Line(label_width, top, label_width + cell * len(probabilities), top, strokeColor=FAINT, strokeWidth=0.5)
-    )
+    severity_title = String(0, 0, "severity →", fontName=FONT_BOLD, fontSize=7, fillColor=MUTED, textAnchor="middle")
+    # rotated a quarter turn: reads bottom to top beside the severity labels
+    drawing.add(Group(severity_title, transform=(0, 1, -1, 0, axis - 4, bottom + cell * len(severities) / 2)))
+    drawing.add(Line(left, top, left + cell * len(probabilities), top, strokeColor=FAINT, strokeWidth=0.5))
     return drawing
