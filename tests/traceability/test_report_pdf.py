@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
+from reportlab.platypus import SimpleDocTemplate, Spacer
 
 from tests.traceability.reporting import (
     add_item,
@@ -24,11 +25,11 @@ from tests.traceability.reporting import (
 )
 from traceability.reports import text as text_module
 from traceability.reports.grid import GridRows
-from traceability.reports.layout import Contents, Outline
+from traceability.reports.layout import Contents, Outline, keep_with_first_rows, note
 from traceability.reports.pdf import report_pdf
 from traceability.reports.sections.common import spec
 from traceability.reports.sections.risk import RISK_COLUMNS
-from traceability.reports.styles import FRAME_HEIGHT, FRAME_WIDTH, RISK_STATUS
+from traceability.reports.styles import FRAME_HEIGHT, FRAME_WIDTH, PAGE_SIZE, RISK_STATUS
 from traceability.reports.text import FALLBACK_FILES, REPLACEMENT, printable, text_width, wrap
 from traceability.services.items import item_update
 from traceability.services.links import link_create
@@ -425,3 +426,41 @@ def test_identifiers_break_at_separators_and_status_words_stay_whole():
     for word in words:  # every status word fits the status column whole, in bold
         assert wrap(word, "QiSans-Bold", grid.size, grid.inner(len(RISK_COLUMNS) - 1)) == [word]
     assert grid.width <= FRAME_WIDTH
+
+
+def _laid_out(space_left: float) -> list[str]:
+    """A page filled but for ``space_left`` points, then a heading, an intro and a long grid."""
+    grid = spec([("Key", 60), ("Text", 300)])
+    rows = GridRows(grid)
+    for index in range(120):
+        rows.add([grid.lines(0, f"K-{index}"), grid.lines(1, f"row text {index}")], label=f"K-{index}")
+    outline = Outline()
+    story = [
+        Spacer(1, FRAME_HEIGHT - space_left),
+        outline.section("Long table"),
+        note("What the table shows."),
+        rows.flowable(),
+    ]
+    buffer = io.BytesIO()
+    document = SimpleDocTemplate(
+        buffer, pagesize=PAGE_SIZE, leftMargin=34, rightMargin=34, topMargin=52, bottomMargin=44, invariant=1
+    )
+    document.build(keep_with_first_rows(story))
+    return [page.extract_text() for page in PdfReader(buffer).pages]
+
+
+def test_a_heading_stays_with_the_first_rows_of_a_long_table_not_the_whole_table():
+    pages = _laid_out(space_left=200)  # room for the heading, the intro and a few rows
+    assert "1 Long table" in pages[0] and "What the table shows." in pages[0]
+    assert "K-0" in pages[0] and "K-1" in pages[0] and "K-119" not in pages[0]
+    pages = _laid_out(space_left=60)  # room for the heading only: it moves with the table
+    assert "Long table" not in pages[0] and "K-0" not in pages[0]
+    assert "1 Long table" in pages[1] and "K-0" in pages[1]
+
+
+def test_risk_matrices_name_every_level_in_full_and_title_both_axes(release):
+    page = next(text for text in pages_text(render(release)) if "Initial risk (before control)" in text)
+    for name in ("Improbable", "Remote", "Occasional", "Probable", "Frequent", "5 Catastrophic", "1 Negligible"):
+        assert name in page
+    assert "…" not in page
+    assert page.count("probability →") == 2 and page.count("severity →") == 2

@@ -156,6 +156,13 @@ class Grid(Flowable):
     def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
         return self.width, self.height
 
+    def start_height(self, rows: int = 2) -> float:
+        """The height of the header and the first ``rows`` rows as they can start a page: a row
+        that may be cut at the page end counts with the quarter page it needs at most."""
+        spec = self.spec
+        first = self._visible()[:rows]
+        return spec.header_height + sum(min(row.height, spec.max_height / 4) for row in first)
+
     def _piece(self, start: int, end: int, lead: GridRow | None = None, tail: GridRow | None = None) -> "Grid":
         return Grid(self.spec, self.rows, self.prefix, start, end, lead, tail)
 

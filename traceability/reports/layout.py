@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reportlab.lib.colors import Color
-from reportlab.platypus import Flowable, Paragraph, Spacer, Table, TableStyle
+from reportlab.platypus import CondPageBreak, Flowable, PageBreak, Paragraph, Spacer, Table, TableStyle
 
 from traceability.reports.styles import (
     BANNER,
@@ -20,6 +20,7 @@ from traceability.reports.styles import (
     CELL,
     CELL_BOLD,
     FAINT,
+    FRAME_HEIGHT,
     FRAME_WIDTH,
     GRID_RULE,
     H1,
@@ -58,7 +59,9 @@ class TocEntry:
 
 class Heading(Paragraph):
     """A section or subsection heading; the document bookmarks it, adds it to the PDF outline and
-    records its page for the table of contents."""
+    records its page for the table of contents. It stays on the page of what follows it
+    (``keepWithNext``); one that leads into a long table is kept with the table's first rows
+    only, by ``keep_with_first_rows``."""
 
     def __init__(self, entry: TocEntry) -> None:
         fonts_register()
@@ -272,3 +275,69 @@ def legend(entries: Sequence[tuple[str, Color, Color]]) -> Table:
 
 def block(*flowables: Flowable, space: float = 6) -> list[Flowable]:
     return [*flowables, Spacer(1, space)]
+
+
+# A lead-in (headings, intro notes, legends) longer than this is not held back with its table.
+_LEAD_IN_LIMIT = FRAME_HEIGHT * 0.45
+
+
+def _table_start(flowable: Flowable) -> float | None:
+    """The height a long table needs to start on a page (header and first rows), None for a
+    flowable that is not a long table (a legend or a banner is one or two rows)."""
+    if hasattr(flowable, "start_height"):
+        return float(flowable.start_height())
+    if isinstance(flowable, Table) and len(flowable._cellvalues) > 2:
+        flowable.wrap(FRAME_WIDTH, FRAME_HEIGHT)
+        heights = flowable._rowHeights
+        return float(sum(heights[: (flowable.repeatRows or 0) + 2]))
+    return None
+
+
+def _height(flowable: Flowable) -> float:
+    _, height = flowable.wrap(FRAME_WIDTH, FRAME_HEIGHT)
+    return float(height + flowable.getSpaceBefore() + flowable.getSpaceAfter())
+
+
+def keep_with_first_rows(story: list[Flowable]) -> list[Flowable]:
+    """Keep each heading that leads into a long table (through its intro notes and legend) with
+    the table's header and first rows, not with the whole table.
+
+    platypus' ``keepWithNext`` keeps a heading with the whole next flowable, so a heading before
+    a table taller than the space left moved to the next page and left the page nearly blank.
+    Here such headings drop ``keepWithNext`` and get a conditional page break before them instead:
+    a new page only when the headings, the intro and the table's first rows do not fit."""
+    result: list[Flowable] = []
+    lead: list[Flowable] = []  # the open lead-in: headings first, then what follows them
+
+    def close(table_start: float | None) -> None:
+        headings = [flowable for flowable in lead if isinstance(flowable, Heading)]
+        if table_start is not None and headings:
+            need = sum(_height(flowable) for flowable in lead) + table_start
+            if need - table_start <= _LEAD_IN_LIMIT:
+                for heading in headings:
+                    heading.keepWithNext = False
+                result.append(CondPageBreak(need))
+        result.extend(lead)
+        lead.clear()
+
+    for flowable in story:
+        if isinstance(flowable, Heading):
+            if any(not isinstance(item, Heading) for item in lead):
+                close(None)  # content between: a new lead-in starts
+            lead.append(flowable)
+            continue
+        if not lead:
+            result.append(flowable)
+            continue
+        if isinstance(flowable, PageBreak):
+            close(None)
+            result.append(flowable)
+            continue
+        start = _table_start(flowable)
+        if start is not None:
+            close(start)
+            result.append(flowable)
+            continue
+        lead.append(flowable)
+    close(None)
+    return result

@@ -16,7 +16,7 @@ from reportlab.platypus import BaseDocTemplate, Flowable, Frame, NextPageTemplat
 
 from traceability.reports.content import ReportContent
 from traceability.reports.identity import utc_text
-from traceability.reports.layout import Contents, Heading, Outline, page_form
+from traceability.reports.layout import Contents, Heading, Outline, keep_with_first_rows, page_form
 from traceability.reports.sections import changes, front, lists, matrix, risk
 from traceability.reports.styles import (
     BRAND,
@@ -280,7 +280,7 @@ def report_story(content: ReportContent) -> tuple[list[Flowable], list[Any]]:
         story += section(content, outline)
         story.append(PageBreak())
     story.pop()
-    return story, outline.entries
+    return keep_with_first_rows(story), outline.entries
 
 
 def report_pdf(content: ReportContent) -> tuple[bytes, int]:
