@@ -8,12 +8,13 @@ from datetime import UTC, datetime
 import pytest
 from openpyxl import load_workbook
 
-from tests.traceability.reporting import content_of, frozen_release, report_items, report_product
+from tests.traceability.reporting import content_of, frozen_release, record_results, report_items, report_product
 from traceability.reports.exports import WorkbookInfo, table_csv, tables_xlsx
 from traceability.reports.render import report_render, workbook_info
 from traceability.reports.tables import TABLE_NAMES, Column, ExportTable, export_tables
 from traceability.reports.xlsx import TRUNCATED, XLSX_CELL_LIMIT
 from traceability.services.items import item_update
+from traceability.services.releases import release_freeze
 
 pytestmark = pytest.mark.django_db
 
@@ -150,6 +151,7 @@ def test_the_workbook_of_a_release(release):
         "SOUP list",
         "Anomalies",
         "Clause checklist",
+        "Changes",
     ]
     facts = {row[0].value: row[1].value for row in workbook["Release"].iter_rows()}
     assert facts["Baseline SHA-256"] == content.baseline_sha256
@@ -157,3 +159,65 @@ def test_the_workbook_of_a_release(release):
     assert workbook.properties.created == workbook_info(content).moment.replace(tzinfo=None).replace(microsecond=0)
     matrix = workbook["Traceability matrix"]
     assert matrix["C3"].value == "=cmd|' /C calc'!A0" and matrix["C3"].data_type == "s" and matrix["C3"].quotePrefix
+
+
+def test_export_statuses_read_as_labels_keep_their_codes_and_are_coloured(release):
+    tables = {table.name: table for table in export_tables(content_of(release))}
+    matrix = tables["matrix"]
+    titles = [column.title for column in matrix.columns]
+    assert titles[-1] == "Status code" and matrix.code_column == len(titles) - 1
+    statuses = {row[0]: (row[6], row[-1]) for row in matrix.rows}
+    assert statuses["SRS-1"] == ("verified", "verified") and statuses["SYS-1"] == ("suspect", "suspect")
+    reverse = {row[0]: (row[5], row[-1]) for row in tables["reverse"].rows}
+    assert reverse["TC-1"] == ("passed", "passed")
+    clause = next(row for row in tables["clauses"].rows if row[4] == "no evidence")
+    assert clause[-1] == "no_evidence"
+    sheet = load_workbook(io.BytesIO(report_render(content_of(release), "xlsx").data))["Clause checklist"]
+    row = next(row for row in sheet.iter_rows(min_row=2) if row[4].value == "no evidence")
+    assert (row[4].fill.fgColor.rgb, row[-1].value) == ("00FBDADA", "no_evidence")
+
+
+def test_soup_without_version_and_anomaly_without_evaluation_are_highlighted(catalogue, qm):
+    product = report_product(qm)
+    items = report_items(product, qm)
+    item_update(item=items["SOUP-1"], actor=qm, attributes={"supplier": "Decimal Org"})
+    item_update(item=items["ANOM-1"], actor=qm, attributes={"state": "open", "found_in": "0.9"})
+    content = content_of(frozen_release(product, qm))
+    tables = {table.name: table for table in export_tables(content)}
+    assert tables["soup"].rows[0][2] == "" and tables["soup"].marks[(0, 2)] == "missing"
+    assert tables["anomalies"].rows[0][6] == "" and tables["anomalies"].marks[(0, 6)] == "missing"
+    workbook = load_workbook(io.BytesIO(report_render(content, "xlsx").data))
+    soup, anomalies = workbook["SOUP list"], workbook["Anomalies"]
+    assert soup["C2"].fill.fgColor.rgb == "00FBDADA" and "soup_without_version" in soup["L2"].value
+    assert soup["L2"].fill.fgColor.rgb == "00FBDADA"  # the gap is an error
+    assert anomalies["G2"].fill.fgColor.rgb == "00FBDADA" and "anomaly_not_evaluated" in anomalies["M2"].value
+    assert soup["D2"].fill.fgColor.rgb != "00FBDADA"  # only the missing value and the gaps are marked
+
+
+def test_the_changes_table_lists_the_baseline_diff(catalogue, qm):
+    product = report_product(qm)
+    items = report_items(product, qm)
+    first = frozen_release(product, qm, "1.0.0")
+    assert export_tables(content_of(first), ("changes",))[0].rows == []  # a first release
+    item_update(item=items["SRS-2"], actor=qm, text="Show the dose in units.")
+    record_results(product, "1.1.0", {"TC-1": "passed", "TC-2": "failed"})
+    second = release_freeze(product=product, version="1.1.0", actor=qm)
+    (table,) = export_tables(content_of(second), ("changes",))
+    assert [column.title for column in table.columns] == [
+        "Change",
+        "Key",
+        "Kind",
+        "Title",
+        "Target",
+        "Fields",
+        "Before",
+        "After",
+    ]
+    assert ["item changed", "SRS-2", "software_requirement", "Show the dose", "", "text"] in [
+        row[:6] for row in table.rows
+    ]
+    assert ["result changed", "TC-2", "test result", "", "", "", "passed", "failed"] in table.rows
+    sheet = load_workbook(io.BytesIO(report_render(content_of(second), "xlsx").data))["Changes"]
+    row = next(row for row in sheet.iter_rows(min_row=2) if row[1].value == "TC-2")
+    assert row[0].fill.fgColor.rgb == "00FFF4D6"
+    assert "result changed,TC-2,test result,,,,passed,failed" in table_csv(table).decode("utf-8-sig")

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
@@ -42,6 +43,15 @@ STATUS_COLOURS: dict[str, tuple[str, str]] = {  # status → (fill, font) hex
     "not_controlled": ("FBDADA", "C0392B"),
     "residual_unacceptable": ("FBDADA", "C0392B"),
     "no_evidence": ("FBDADA", "C0392B"),
+    "missing": ("FBDADA", "C0392B"),  # a required value that is missing (SOUP version, evaluation)
+    "item added": ("E3F4E8", "1E7B3C"),
+    "link added": ("E3F4E8", "1E7B3C"),
+    "evidence added": ("E3F4E8", "1E7B3C"),
+    "item changed": ("FFF4D6", "B7791F"),
+    "result changed": ("FFF4D6", "B7791F"),
+    "item removed": ("FBDADA", "C0392B"),
+    "link removed": ("FBDADA", "C0392B"),
+    "evidence removed": ("FBDADA", "C0392B"),
 }
 
 
@@ -91,16 +101,28 @@ def _table_sheet(workbook: Workbook, table: ExportTable, styles: _Styles) -> Non
         header.append(cell)
     sheet.append(header)
     status_column = table.status_column
-    for row in table.rows:
+    code_column = status_column if table.code_column is None else table.code_column
+    marks = table.marks
+    for index, row in enumerate(table.rows):
         values = [_cell(sheet, value) for value in row]
-        if status_column is not None:
-            status = row[status_column]
-            style = styles.status.get(status) if isinstance(status, str) else None
+        if status_column is not None and code_column is not None:
+            code = row[code_column]
+            style = styles.status.get(code) if isinstance(code, str) else None
             if style is not None:
-                cell = WriteOnlyCell(sheet, value=status)
-                cell.fill, cell.font = style
-                values[status_column] = cell
+                values[status_column] = _styled(sheet, values[status_column], style)
+        if marks:
+            for position in range(len(row)):
+                mark = marks.get((index, position))
+                if mark is not None:
+                    values[position] = _styled(sheet, values[position], styles.status[mark])
         sheet.append(values)
+
+
+def _styled(sheet: WriteOnlyWorksheet, value: object, style: tuple[PatternFill, Font]) -> Cell:
+    """The value as a cell (kept when it is one already: a quote-prefixed text) in the style."""
+    cell = value if isinstance(value, Cell) else WriteOnlyCell(sheet, value=value)
+    cell.fill, cell.font = style
+    return cell
 
 
 def _repack(data: bytes, moment: datetime, core_xml: bytes) -> bytes:
