@@ -152,6 +152,7 @@ class ReleaseReportDownload(ProductPageMixin, View):
         if report.state == ReportState.FAILED:
             context["problem"] = f"the report could not be generated: {report.error}"
             return render(request, "traceability/report_status.html", context, status=500)
+        context["retry_after"] = RETRY_AFTER_SECONDS  # the page reloads when Retry-After says
         response = render(request, "traceability/report_status.html", context, status=202)
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response

@@ -150,7 +150,9 @@ def test_the_release_page_download(release, auditor, client, qm, settings, djang
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
     pending = client.get("/p/RPT/releases/1.0.0/report.xlsx")
     assert pending.status_code == 202 and pending["Retry-After"] == "10"
-    assert b'<meta http-equiv="refresh" content="5">' in pending.content and b"is being generated" in pending.content
+    # the page reloads after the time Retry-After names
+    assert b'<meta http-equiv="refresh" content="10">' in pending.content and b"is being generated" in pending.content
+    assert b"reloads itself every 10 seconds" in pending.content
 
 
 def test_the_command_writes_the_stored_report(release, tmp_path):
