@@ -12,6 +12,7 @@ from traceability.models import Baseline, Release
 from traceability.selectors import release_get, release_list, release_previous, release_signatures
 from traceability.services.items import item_update
 from traceability.services.links import link_create
+from traceability.services.products import product_update
 from traceability.services.releases import (
     release_approve,
     release_create,
@@ -38,6 +39,8 @@ def clean(product, make_item, qm):
     test = make_item("TC-1", "test_case", status="approved")
     link_create(source=test, target=srs, link_type="verifies", actor=qm)
     link_create(source=swi, target=srs, link_type="implements", actor=qm)
+    for version in ("1.0", "1.1"):  # TC-1 passes in the releases the tests freeze
+        make_run(product, {"TC-1": "passed"}, version=version)
     return {"SRS-1": srs, "TC-1": test, "SWI-1": swi}
 
 
@@ -162,7 +165,7 @@ def test_release_status(clean, product, qm):
         "ready": True,
         "approved": False,
         "errors": 0,
-        "warnings": 1,  # TC-1 has no result
+        "warnings": 0,
         "baseline_sha256": None,
         "commit_sha": "",
         "git_tag": "",
@@ -171,6 +174,10 @@ def test_release_status(clean, product, qm):
     frozen = release_freeze(product=product, version="1.0", actor=qm)
     status = release_status(release=frozen)
     assert status["frozen"] is True and status["baseline_sha256"] == Baseline.objects.get().sha256
+    # no result for TC-1 in 2.0: SRS-1 is not verified there (error), TC-1 has no result (warning)
+    untested = release_freeze(product=product, version="2.0", actor=qm)
+    status = release_status(release=untested)
+    assert (status["ready"], status["errors"], status["warnings"]) == (False, 1, 1)
 
 
 def test_approval_signs_the_baseline(clean, product, qm):
@@ -239,6 +246,45 @@ def test_error_level_gaps_block_the_approval(product, make_item, qm):
         "requirement_without_architecture",
     ]
     assert state() == before
+
+
+def test_a_class_c_release_without_test_results_is_not_approved(product, make_item, qm):
+    """Traced but never run: every requirement and risk control lacks a passing result."""
+    product_update(product=product, actor=qm, safety_class="C")
+    approved = {"status": "approved"}
+    srs = make_item("SRS-1", "software_requirement", attributes={"derived_rationale": "choice"}, **approved)
+    swi = make_item("SWI-1", "software_item", text="design", **approved)
+    risk = make_item(
+        "RISK-1",
+        "risk",
+        attributes={"hazard": "h", "hazardous_situation": "s", "harm": "x", "severity": 1, "probability": 1},
+        **approved,
+    )
+    control = make_item("RC-1", "risk_control", attributes={"control_type": "protective_measure"}, **approved)
+    test = make_item("TC-1", "test_case", **approved)
+    for source, link_type, target in (
+        (test, "verifies", srs),
+        (swi, "implements", srs),
+        (srs, "implements", control),
+        (control, "mitigates", risk),
+    ):
+        link_create(source=source, target=target, link_type=link_type, actor=qm)
+    make_run(product, {"TC-1": "passed"}, version="0.9")  # another release's evidence does not count
+    release = release_freeze(product=product, version="1.0", actor=qm)
+    before = state()
+    with pytest.raises(Conflict) as raised:
+        release_approve(release=release, signer=qm, password="quinn-pw")
+    assert raised.value.code == "release_not_ready"
+    assert [(gap["rule"], gap["items"]) for gap in raised.value.context["gaps"]] == [
+        ("requirement_without_verification", ["SRS-1", "TC-1"]),
+        ("risk_control_not_verified", ["RC-1"]),
+    ]
+    assert "SRS-1 has no passing result in release 1.0: TC-1 (no result)" in str(raised.value)
+    assert state() == before and Release.objects.get(pk=release.pk).state == "frozen"
+    # the same release with its evidence is approved
+    make_run(product, {"TC-1": "passed"}, version="1.1")
+    ready = release_freeze(product=product, version="1.1", actor=qm)
+    assert release_approve(release=ready, signer=qm, password="quinn-pw").state == "approved"
 
 
 def test_approval_meanings(clean, product, qm):
