@@ -4,7 +4,7 @@ from django.test.utils import CaptureQueriesContext
 
 from qms.models import AuditEvent, Signature
 from tests.conftest import token_client
-from tests.traceability.engine import bulk_requirements, make_run
+from tests.traceability.engine import baseline_remove, baseline_tamper, bulk_requirements, make_run
 from traceability.models import Baseline, Release
 from traceability.services.items import item_update
 from traceability.services.links import link_create
@@ -95,6 +95,26 @@ def test_freeze_over_the_api(api_client, qm, auditor, clean, product):
     assert again.json()["error"] == "release_frozen"
     assert again.json()["detail"] == "DEMO 1.0 is already frozen; a frozen baseline never changes"
     assert state() == before
+
+
+@pytest.mark.parametrize("broken", ["missing", "corrupt"])
+def test_a_frozen_release_without_a_sound_baseline_is_409(api_client, qm, auditor, clean, product, broken):
+    release_freeze(product=product, version="1.0", actor=qm)
+    if broken == "missing":
+        baseline_remove()
+        code, detail = "baseline_missing", "DEMO 1.0 was frozen at "
+    else:
+        baseline_tamper("SRS-1", "SRS-X")
+        code, detail = "baseline_corrupt", "baseline of 1.0 does not match its SHA-256"
+    client = api_client(auditor)
+    for path in ("matrix/", "matrix/reverse/", "risk-trace/", "gaps/", "status/"):
+        response = client.get(f"{BASE}/releases/1.0/{path}")
+        assert response.status_code == 409, path
+        assert response.json()["error"] == code and response.json()["detail"].startswith(detail), path
+    assert client.get(f"{BASE}/diff/?from=1.0").status_code == 409
+    before = state()
+    approve = api_client(qm).post(f"{BASE}/releases/1.0/approve/", {"password": "quinn-pw"}, format="json")
+    assert approve.status_code == 409 and state() == before
 
 
 def test_approve_with_a_password(api_client, qm, clean, product):

@@ -1,4 +1,6 @@
 import json
+import re
+from datetime import UTC
 
 import pytest
 from django.db import IntegrityError, transaction
@@ -6,7 +8,7 @@ from django.db import IntegrityError, transaction
 from qms.canonical import sha256_hex
 from qms.errors import Conflict, Forbidden, InvalidInput, NotFound
 from qms.models import AuditEvent, Signature
-from tests.traceability.engine import make_run
+from tests.traceability.engine import baseline_remove, make_run
 from traceability.graph.selectors import baseline_diff, graph_load, matrix_for_release, release_status
 from traceability.models import Baseline, Release
 from traceability.selectors import release_get, release_list, release_previous, release_signatures
@@ -152,6 +154,41 @@ def test_a_tampered_baseline_is_detected(clean, product, qm):
         cursor.execute("UPDATE traceability_baseline SET content = replace(content, 'SRS-1 title', 'forged')")
     with pytest.raises(Conflict, match="does not match its SHA-256"):
         graph_load(product=product, release=release)
+    before = state()
+    for sign in (
+        lambda: release_approve(release=release, signer=qm, password="quinn-pw"),
+        lambda: release_sign(release=release, signer=qm, password="quinn-pw", meaning="review"),
+    ):
+        with pytest.raises(Conflict, match=r"baseline of 1\.0 does not match its SHA-256") as raised:
+            sign()
+        assert raised.value.code == "baseline_corrupt"
+    assert state() == before  # nothing is signed over an altered baseline
+
+
+def test_a_missing_baseline_is_a_conflict_never_live_data(clean, product, qm):
+    release = release_freeze(product=product, version="1.0", actor=qm)
+    baseline_remove()
+    release.refresh_from_db()
+    frozen_at = release.frozen_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    message = f"DEMO 1.0 was frozen at {frozen_at} but its baseline is missing"
+    for question in (
+        lambda: graph_load(product=product, release=release),
+        lambda: matrix_for_release(product=product, release=release),
+        lambda: release_status(release=release),
+    ):
+        with pytest.raises(Conflict, match=re.escape(message)) as raised:
+            question()
+        assert raised.value.code == "baseline_missing" and raised.value.context["version"] == "1.0"
+    before = state()
+    with pytest.raises(Conflict, match=re.escape(message)):
+        release_approve(release=release, signer=qm, password="quinn-pw")
+    assert state() == before
+    # a release whose frozen_at was set without a baseline (any state) is refused the same way
+    draft = release_create(product=product, version="2.0", actor=qm)
+    Release.objects.filter(pk=draft.pk).update(frozen_at=release.frozen_at)
+    draft.refresh_from_db()
+    with pytest.raises(Conflict, match=r"DEMO 2\.0 was frozen at .* but its baseline is missing"):
+        graph_load(product=product, release=draft)
 
 
 def test_release_status(clean, product, qm):

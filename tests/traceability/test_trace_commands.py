@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 from openpyxl import load_workbook
 
 from qms.models import AuditEvent
-from tests.traceability.engine import make_run
+from tests.traceability.engine import baseline_remove, make_run
 from traceability.models import Baseline, Release
 from traceability.services.items import item_update
 from traceability.services.links import link_create
@@ -21,6 +21,11 @@ def run(*args: str) -> str:
     out = StringIO()
     call_command(*args, stdout=out, stderr=StringIO())
     return out.getvalue()
+
+
+@pytest.fixture
+def clean_release(small_graph, product, qm):
+    return release_freeze(product=product, version="1.0", actor=qm)
 
 
 @pytest.fixture
@@ -117,6 +122,15 @@ def test_bad_input_is_a_clear_error_and_writes_nothing(product, args, message):
     with pytest.raises(CommandError, match=message.replace(".", r"\.")):
         run(*args)
     assert (Release.objects.count(), AuditEvent.objects.count()) == before
+
+
+@pytest.mark.parametrize("command", ["trace_matrix", "trace_gaps"])
+def test_a_frozen_release_without_its_baseline_exits_1(clean_release, command):
+    baseline_remove()
+    out = StringIO()
+    with pytest.raises(CommandError, match=r"DEMO 1\.0 was frozen at .* but its baseline is missing") as raised:
+        call_command(command, "DEMO", "--release", "1.0", stdout=out, stderr=StringIO())
+    assert raised.value.returncode == 1 and out.getvalue() == ""
 
 
 def test_trace_gaps_exits_1_on_an_error_level_gap(product, make_item, qm):

@@ -24,20 +24,40 @@ if TYPE_CHECKING:
     from traceability.graph.walks import Impact
 
 
+def baseline_missing(release: Release, product: Product | None = None) -> Conflict:
+    """The error for a frozen release whose baseline row is gone (never answered from live data)."""
+    return Conflict(
+        f"{(product or release.product).key} {release.version} was frozen at {iso(release.frozen_at)} but its "
+        "baseline is missing; it is never replaced by live data (restore the baseline from a backup)",
+        code="baseline_missing",
+        version=release.version,
+    )
+
+
+def baseline_corrupt(release: Release, exc: BaselineCorrupt) -> Conflict:
+    """The error for a baseline that no longer matches its SHA-256 (never used)."""
+    return Conflict(str(exc), code="baseline_corrupt", version=release.version)
+
+
 def graph_load(*, product: Product, release: Release | None = None) -> TraceGraph:
     """The graph of a release: its baseline when frozen, otherwise live data with the evidence
-    bound to the release. Without a release: live data with the newest result per test case."""
+    bound to the release. Without a release: live data with the newest result per test case.
+
+    A frozen release is never answered from live data: a baseline that no longer matches its
+    hash (``baseline_corrupt``) or that is gone (``baseline_missing``) is a Conflict (409)."""
     if release is None:
         return graph_load_live(product=product)
     row = Baseline.objects.filter(release=release).values_list("content", "sha256", "created_at").first()
     if row is None:
+        if release.frozen_at is not None:
+            raise baseline_missing(release, product)
         return graph_load_live(product=product, release=release)
     content, sha256, created_at = row
     info = release_info(release, baseline_sha256=sha256, taken_at=iso(created_at))
     try:
         return graph_from_baseline_text(content, sha256, release=info)
     except BaselineCorrupt as exc:
-        raise Conflict(str(exc), code="baseline_corrupt", version=release.version) from exc
+        raise baseline_corrupt(release, exc) from exc
 
 
 def matrix_for_release(

@@ -12,12 +12,14 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from qms.canonical import sha256_hex
 from qms.errors import Conflict, Forbidden, InvalidInput
 from qms.models import Signature, SignatureMeaning
 from qms.roles import Scope, user_write_scopes
 from qms.services import audit_record, signature_apply
 from traceability.graph.gaps import gaps_find
 from traceability.graph.load import (
+    BaselineCorrupt,
     baseline_content,
     baseline_serialise,
     graph_from_baseline_text,
@@ -25,6 +27,7 @@ from traceability.graph.load import (
     iso,
     release_info,
 )
+from traceability.graph.selectors import baseline_corrupt, baseline_missing
 from traceability.models import Baseline, Product, Release, ReleaseState
 
 RELEASE_RECORD_TYPE = "traceability.release"
@@ -195,10 +198,19 @@ def release_freeze(
 
 
 def _baseline_of(release: Release) -> tuple[str, str]:
+    """The stored text and SHA-256 of the release's baseline, checked against each other:
+    nothing is signed over a baseline that is gone or altered."""
     row = Baseline.objects.filter(release=release).values_list("content", "sha256").first()
     if row is None:
+        if release.frozen_at is not None:
+            raise baseline_missing(release)
         raise Conflict(f"{release_repr(release)} has no baseline; freeze it first", code="release_not_frozen")
-    return row
+    content, sha256 = row
+    if sha256_hex(content.encode()) != sha256:
+        raise baseline_corrupt(
+            release, BaselineCorrupt(f"baseline of {release.version} does not match its SHA-256 {sha256}")
+        )
+    return content, sha256
 
 
 def _signable(release: Release, *, signer: User, states: tuple[str, ...], what: str) -> tuple[Release, str, str]:
@@ -259,7 +271,10 @@ def release_approve(
             field="meaning",
         )
     release, content, sha256 = _signable(release, signer=signer, states=(ReleaseState.FROZEN,), what="approved")
-    graph = graph_from_baseline_text(content, sha256, release=release_info(release, baseline_sha256=sha256))
+    try:
+        graph = graph_from_baseline_text(content, sha256, release=release_info(release, baseline_sha256=sha256))
+    except BaselineCorrupt as exc:
+        raise baseline_corrupt(release, exc) from exc
     report = gaps_find(graph)
     errors = [finding for finding in report.findings if finding.severity == "error"]
     if errors:
