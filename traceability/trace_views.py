@@ -6,10 +6,11 @@ from typing import Any
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
 from django.urls import reverse
 from django.views.generic import TemplateView, View
 
-from qms.errors import DomainError, NotFound
+from qms.errors import Conflict, DomainError, NotFound
 from qms.models import SignatureMeaning
 from qms.roles import Scope, acting_user, user_write_scopes
 from traceability.graph.gaps import gaps_find
@@ -24,6 +25,31 @@ from traceability.views import ProductPageMixin
 
 
 class ReleasePageMixin(ProductPageMixin):
+    """Pages of the trace engine. A domain error while computing the page (a bad filter value,
+    400; a frozen release whose baseline is missing or altered, 409) is an error page with that
+    status and the message, never a 500 and never live data in place of a baseline."""
+
+    heading = "Trace"
+    request: HttpRequest
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return super().get(request, *args, **kwargs)  # type: ignore[misc]
+        except DomainError as exc:
+            return self.problem(exc)
+
+    def problem(self, exc: DomainError) -> HttpResponse:
+        product = self.get_product()
+        context = {
+            "product": product,
+            "heading": self.heading,
+            "problem": exc.message,
+            "code": exc.code,
+            "status": exc.status_code,
+            "path": self.request.path,
+        }
+        return render(self.request, "traceability/problem.html", context, status=exc.status_code)
+
     def get_release(self, version: str | None) -> Release | None:
         if not version:
             return None
@@ -40,7 +66,12 @@ def _query_string(request: HttpRequest) -> str:
 
 
 class ReleasePage(ReleasePageMixin, TemplateView):
+    """A release. When the change record against the previous release cannot be computed (that
+    release's baseline is missing or altered) the page still shows this release, with the problem
+    in place of the changes, answered 409."""
+
     template_name = "traceability/release_detail.html"
+    heading = "Release"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         product = self.get_product()
@@ -49,6 +80,12 @@ class ReleasePage(ReleasePageMixin, TemplateView):
         graph = graph_load(product=product, release=release)
         report = gaps_find(graph)
         previous = release_previous(release)
+        diff, diff_problem = None, ""
+        if previous is not None:
+            try:
+                diff = baseline_diff(release_a=previous, release_b=release)
+            except Conflict as exc:
+                diff_problem = exc.message
         scopes = user_write_scopes(self.request.user)
         return {
             **super().get_context_data(**kwargs),
@@ -59,11 +96,17 @@ class ReleasePage(ReleasePageMixin, TemplateView):
             "rules": [entry for entry in report.by_rule() if entry["count"]],
             "signatures": release_signatures(release),
             "previous": previous,
-            "diff": baseline_diff(release_a=previous, release_b=release) if previous is not None else None,
+            "diff": diff,
+            "diff_problem": diff_problem,
             "can_freeze": release.state == ReleaseState.DRAFT and Scope.PRODUCTS in scopes,
             "can_approve": release.state == ReleaseState.FROZEN and Scope.APPROVALS in scopes,
             "meanings": [(value, label) for value, label in SignatureMeaning.choices if value in APPROVAL_MEANINGS],
         }
+
+    def render_to_response(self, context: dict[str, Any], **response_kwargs: Any) -> HttpResponse:
+        if context.get("diff_problem"):
+            response_kwargs["status"] = 409
+        return super().render_to_response(context, **response_kwargs)
 
 
 class ReleaseActionView(ReleasePageMixin, View):
@@ -101,6 +144,7 @@ class MatrixPage(ReleasePageMixin, TemplateView):
     """The matrix with filters (release, row kind, status, gaps only), 100 rows a page."""
 
     template_name = "traceability/matrix.html"
+    heading = "Traceability matrix"
     page_size = 100
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
@@ -140,6 +184,7 @@ class MatrixPage(ReleasePageMixin, TemplateView):
 
 class GapsPage(ReleasePageMixin, TemplateView):
     template_name = "traceability/gaps.html"
+    heading = "Gaps"
     page_size = 200
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 import pytest
 
 from qms.models import AuditEvent, Signature
-from tests.traceability.engine import bulk_requirements, make_run
+from tests.traceability.engine import baseline_remove, baseline_tamper, bulk_requirements, make_run
 from traceability.models import Baseline, Release
 from traceability.services.items import item_update
 from traceability.services.links import link_create
@@ -116,3 +116,30 @@ def test_the_item_page_shows_the_impact(client, auditor, small_graph):
     page = client.get("/p/DEMO/items/SYS-1/").content.decode()
     assert "A change to SYS-1 impacts 1 software requirement, 1 risk control measure and 1 test case." in page
     assert "SYS-1 → SRS-1 → TC-1" in page
+
+
+@pytest.mark.parametrize("broken", ["missing", "corrupt"])
+def test_pages_of_a_release_without_a_sound_baseline_are_409(client, auditor, clean, product, qm, broken):
+    release_freeze(product=product, version="1.0", actor=qm)
+    release_create(product=product, version="1.1", actor=qm)
+    if broken == "missing":
+        baseline_remove()
+        problem = "DEMO 1.0 was frozen at "
+    else:
+        baseline_tamper("SRS-1 title", "forged")
+        problem = "baseline of 1.0 does not match its SHA-256"
+    before = (Release.objects.count(), AuditEvent.objects.count())
+    client.force_login(auditor)
+    for path in ("/p/DEMO/releases/1.0/", "/p/DEMO/matrix/?release=1.0", "/p/DEMO/gaps/?release=1.0"):
+        response = client.get(path)
+        page = response.content.decode()
+        assert response.status_code == 409, path
+        assert "This cannot be shown:</b> " + problem in page and "forged" not in page, path
+        assert "SRS-1" not in page  # no live data in its place
+    # 1.1 diffs against 1.0: its page is shown, with the problem in place of the change record
+    response = client.get("/p/DEMO/releases/1.1/")
+    page = response.content.decode()
+    assert response.status_code == 409
+    assert "Release 1.1" in page and "not frozen" in page
+    assert "The change record cannot be shown:</b> " + problem in page
+    assert (Release.objects.count(), AuditEvent.objects.count()) == before
