@@ -1,18 +1,20 @@
 """Pages of the trace engine: a release (state, baseline, signatures, gaps, changes; freeze and
 approve forms), the matrix with filters and paging, the gap report."""
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.generic import TemplateView, View
 
-from qms.errors import Conflict, DomainError, NotFound
+from qms.errors import Conflict, DomainError, InvalidInput, NotFound
 from qms.models import SignatureMeaning
 from qms.roles import Scope, acting_user, user_write_scopes
+from traceability.gap_rules import FINDING_SEVERITIES
 from traceability.graph.gaps import gaps_find
 from traceability.graph.matrix import DEFAULT_ROOT_KIND, ROOT_KINDS, ROW_STATUSES
 from traceability.graph.selectors import baseline_diff, graph_load
@@ -57,6 +59,14 @@ class ReleasePageMixin(ProductPageMixin):
             return release_get(product=self.get_product(), version=version)
         except NotFound as exc:
             raise Http404(exc.message) from exc
+
+
+def _choice(params: QueryDict, name: str, choices: Sequence[str]) -> str:
+    """A filter value: empty (no filter) or one of ``choices``; anything else is a 400."""
+    value = params.get(name, "").strip()
+    if value and value not in choices:
+        raise InvalidInput(f"{name}: unknown {name} {value!r} (known: {', '.join(choices)})", field=name)
+    return value
 
 
 def _query_string(request: HttpRequest) -> str:
@@ -151,13 +161,12 @@ class MatrixPage(ReleasePageMixin, TemplateView):
         product = self.get_product()
         params = self.request.GET
         release = self.get_release(params.get("release", "").strip())
-        kind = params.get("kind", "")
-        root_kind = kind if kind in ROOT_KINDS else str(DEFAULT_ROOT_KIND)
-        status = params.get("status", "")
+        root_kind = _choice(params, "kind", [str(kind) for kind in ROOT_KINDS]) or str(DEFAULT_ROOT_KIND)
+        status = _choice(params, "status", ROW_STATUSES)
         gaps_only = params.get("gaps") == "1"
         matrix = matrix_build(graph_load(product=product, release=release), root_kind=root_kind)
         rows = matrix.rows
-        if status in ROW_STATUSES:
+        if status:
             rows = [row for row in rows if row.status == status]
         if gaps_only:
             rows = [row for row in rows if row.gaps]
@@ -193,7 +202,7 @@ class GapsPage(ReleasePageMixin, TemplateView):
         release = self.get_release(params.get("release", "").strip())
         graph = graph_load(product=product, release=release)
         report = gaps_find(graph)
-        severity = params.get("severity", "")
+        severity = _choice(params, "severity", FINDING_SEVERITIES)
         findings = [f for f in report.findings if f.severity == severity] if severity else report.findings
         return {
             **super().get_context_data(**kwargs),

@@ -256,6 +256,21 @@ def test_reverse_matrix_risk_trace_and_gaps(api_client, auditor, small_graph, pr
     assert client.get(f"{BASE}/gaps/?severity=fatal").status_code == 400
 
 
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("gaps/?rule=bogus", "rule: unknown rule 'bogus' (known: requirement_without_parent, "),
+        ("gaps/?severity=fatal", "severity: unknown severity 'fatal' (known: error, warning)"),
+        ("matrix/?status=done", "status: unknown status 'done' (known: verified, not_verified, "),
+        ("matrix/?root_kind=soup", "root_kind: unknown root kind 'soup' (known: software_requirement, "),
+    ],
+)
+def test_bad_filters_are_400_naming_the_known_values(api_client, auditor, small_graph, path, message):
+    response = api_client(auditor).get(f"{BASE}/{path}")
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid" and response.json()["detail"].startswith(message)
+
+
 def test_diff_and_impact(api_client, auditor, qm, small_graph, product):
     release_freeze(product=product, version="1.0", actor=qm)
     item_update(item=small_graph["SYS-1"], actor=qm, text="new text")

@@ -143,3 +143,21 @@ def test_pages_of_a_release_without_a_sound_baseline_are_409(client, auditor, cl
     assert "Release 1.1" in page and "not frozen" in page
     assert "The change record cannot be shown:</b> " + problem in page
     assert (Release.objects.count(), AuditEvent.objects.count()) == before
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("/p/DEMO/matrix/?status=done", "status: unknown status &#x27;done&#x27; (known: verified, not_verified, "),
+        ("/p/DEMO/matrix/?kind=soup", "kind: unknown kind &#x27;soup&#x27; (known: software_requirement, "),
+        ("/p/DEMO/gaps/?severity=fatal", "severity: unknown severity &#x27;fatal&#x27; (known: error, warning)"),
+    ],
+)
+def test_bad_filters_on_the_pages_are_400(client, auditor, clean, path, message):
+    client.force_login(auditor)
+    response = client.get(path)
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Bad request:</b> " + message in page
+    assert f'<a href="{path.split("?")[0]}">Show it without filters</a>' in page
+    assert client.get(path.split("?")[0] + "?status=&kind=&severity=").status_code == 200  # empty: no filter
