@@ -2,6 +2,7 @@
 approve forms), the matrix with filters and paging, the gap report."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
@@ -16,7 +17,7 @@ from qms.models import SignatureMeaning
 from qms.roles import Scope, acting_user, user_write_scopes
 from traceability.gap_rules import FINDING_SEVERITIES
 from traceability.graph.gaps import gaps_find
-from traceability.graph.matrix import DEFAULT_ROOT_KIND, ROOT_KINDS, ROW_STATUSES
+from traceability.graph.matrix import DEFAULT_ROOT_KIND, ROOT_KINDS, ROW_STATUSES, MatrixRow
 from traceability.graph.selectors import baseline_diff, graph_load
 from traceability.graph.summary import matrix_build
 from traceability.kinds import ItemKind
@@ -150,6 +151,15 @@ class ReleaseActionView(ReleasePageMixin, View):
         return HttpResponseRedirect(reverse("release-detail", args=[product.key, release.version]))
 
 
+@dataclass(slots=True)
+class MatrixPageRow:
+    """A matrix row as the page shows it: gap rules with their severity, clauses with a label."""
+
+    row: MatrixRow
+    gaps: list[tuple[str, str]]  # (rule, severity)
+    clauses: list[tuple[str, str]]  # (label, reference)
+
+
 class MatrixPage(ReleasePageMixin, TemplateView):
     """The matrix with filters (release, row kind, status, gaps only), 100 rows a page."""
 
@@ -164,18 +174,28 @@ class MatrixPage(ReleasePageMixin, TemplateView):
         root_kind = _choice(params, "kind", [str(kind) for kind in ROOT_KINDS]) or str(DEFAULT_ROOT_KIND)
         status = _choice(params, "status", ROW_STATUSES)
         gaps_only = params.get("gaps") == "1"
-        matrix = matrix_build(graph_load(product=product, release=release), root_kind=root_kind)
+        graph = graph_load(product=product, release=release)
+        matrix = matrix_build(graph, root_kind=root_kind)
         rows = matrix.rows
         if status:
             rows = [row for row in rows if row.status == status]
         if gaps_only:
             rows = [row for row in rows if row.gaps]
         page = Paginator(rows, self.page_size).get_page(params.get("page"))
+        severities = matrix.gaps.severities if matrix.gaps else {}
         return {
             **super().get_context_data(**kwargs),
             "product": product,
             "release": release,
             "matrix": matrix,
+            "rows": [
+                MatrixPageRow(
+                    row=row,
+                    gaps=[(rule, severities.get(rule, "")) for rule in row.gaps],
+                    clauses=[(graph.clause_label(ref), ref) for ref in row.clauses],
+                )
+                for row in page.object_list
+            ],
             "coverage": matrix.coverage,
             "page": page,
             "releases": release_list(product=product),

@@ -1,10 +1,14 @@
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from qms.models import AuditEvent, Signature
+from standards.models import Clause
 from tests.traceability.engine import baseline_remove, baseline_tamper, bulk_requirements, make_run
-from traceability.models import Baseline, Release
-from traceability.services.items import item_update
+from traceability.models import Baseline, Item, Release
+from traceability.services.items import clause_link_create, item_update
 from traceability.services.links import link_create
+from traceability.services.products import product_update
 from traceability.services.releases import release_create, release_freeze
 
 pytestmark = pytest.mark.django_db
@@ -161,3 +165,35 @@ def test_bad_filters_on_the_pages_are_400(client, auditor, clean, path, message)
     assert "Bad request:</b> " + message in page
     assert f'<a href="{path.split("?")[0]}">Show it without filters</a>' in page
     assert client.get(path.split("?")[0] + "?status=&kind=&severity=").status_code == 200  # empty: no filter
+
+
+def test_the_matrix_page_colours_gaps_by_severity_and_labels_clauses(
+    client, auditor, product, make_item, qm, catalogue
+):
+    product_update(product=product, actor=qm, standards=["iec-62304-2015"])
+    srs = make_item("SRS-1", "software_requirement", attributes={"derived_rationale": "choice"})
+    clause_link_create(item=srs, clause=Clause.objects.get(standard__slug="iec-62304-2015", number="5.2.1"), actor=qm)
+    other = Clause.objects.get(standard__slug="iso-14971-2019", number="4.1")  # not one of the product's standards
+    clause_link_create(item=srs, clause=other, actor=qm)
+    client.force_login(auditor)
+
+    def page():
+        with CaptureQueriesContext(connection) as queries:
+            content = client.get("/p/DEMO/matrix/").content.decode()
+        return content, len(queries)
+
+    content, one = page()
+    assert '<span class="badge sev-error" title="error">requirement_without_verification</span>' in content
+    assert '<span class="badge sev-warning" title="warning">item_not_approved</span>' in content
+    assert '<span title="iec-62304-2015:5.2.1">IEC 62304 5.2.1</span>' in content
+    assert '<span title="iso-14971-2019:4.1">iso-14971-2019:4.1</span>' in content  # its standard is not loaded
+    bulk_requirements(product, 30, tested=False)
+    for index in range(101, 131):
+        clause_link_create(
+            item=Item.objects.get(product=product, key=f"SRS-{index}"),
+            clause=Clause.objects.get(standard__slug="iec-62304-2015", number="5.2.2"),
+            actor=qm,
+        )
+    content, many = page()
+    assert content.count("IEC 62304 5.2.2</span>") == 30
+    assert many == one  # labels and severities come from the loaded graph: no query per row
