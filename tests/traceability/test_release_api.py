@@ -56,6 +56,7 @@ def test_create_and_list_releases(api_client, qm, developer, product):
         ("qm", {"version": "2.0", "commit_sha": "nothex"}, 400, "commit_sha: A git commit SHA"),
         ("qm", {"version": "1.0"}, 409, "DEMO already has a release 1.0"),
         ("qm", {}, 400, "version: This field is required."),
+        ("qm", {"version": "live"}, 400, "version: 'live' is reserved: it names the live graph"),
     ],
 )
 def test_bad_release_creation(api_client, request, qm, product, user, payload, status, message):

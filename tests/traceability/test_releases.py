@@ -3,6 +3,7 @@ import re
 from datetime import UTC
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from qms.canonical import sha256_hex
@@ -64,6 +65,8 @@ def test_create_a_release(product, qm):
         ({"version": "1.0 beta"}, InvalidInput, "version: A version such as 1.2.0"),
         ({"version": "1.0", "commit_sha": "xyz"}, InvalidInput, "commit_sha: A git commit SHA"),
         ({"version": "0.9"}, Conflict, "DEMO already has a release 0.9"),
+        ({"version": "live"}, InvalidInput, "version: 'live' is reserved: it names the live graph"),
+        ({"version": "Live"}, InvalidInput, "version: 'Live' is reserved"),
     ],
 )
 def test_bad_releases_are_refused_and_nothing_is_written(product, qm, fields, error, message):
@@ -72,6 +75,16 @@ def test_bad_releases_are_refused_and_nothing_is_written(product, qm, fields, er
     with pytest.raises(error, match=message):
         release_create(product=product, actor=qm, **fields)
     assert state() == before
+
+
+def test_live_is_not_a_version(clean, product, qm):
+    before = state()
+    with pytest.raises(InvalidInput, match="version: 'live' is reserved") as raised:
+        release_freeze(product=product, version="live", actor=qm)
+    assert raised.value.code == "version_reserved" and state() == before
+    # the model's validator refuses it too (admin, any full_clean)
+    with pytest.raises(ValidationError, match="is reserved"):
+        Release(product=product, version="LIVE").full_clean()
 
 
 def test_freezing_takes_an_immutable_baseline(clean, product, qm):

@@ -114,6 +114,7 @@ def test_html_escapes_item_text(hostile, product):
         (("release_freeze", "NOPE", "1.0"), "no product 'NOPE'"),
         (("release_freeze", "DEMO", "1 0"), "version: A version such as"),
         (("release_freeze", "DEMO", "1.0", "--commit", "zz"), "commit_sha: A git commit SHA"),
+        (("release_freeze", "DEMO", "live"), "version: 'live' is reserved"),
         (("baseline_diff", "DEMO", "1.0", "live"), "DEMO has no release '1.0'"),
     ],
 )
