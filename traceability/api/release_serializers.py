@@ -1,6 +1,6 @@
 """Serializers of releases, signatures and the trace engine's answers (matrix, gaps, diff, impact)."""
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rest_framework import serializers
 
@@ -8,7 +8,11 @@ from qms.models import Signature, SignatureMeaning
 from traceability.api.serializers import UsernameField
 from traceability.gap_rules import FINDING_SEVERITIES, GAP_RULES_BY_SLUG
 from traceability.graph.matrix import DEFAULT_ROOT_KIND, ROOT_KINDS, ROW_STATUSES
+from traceability.kinds import LinkType
 from traceability.models import Release
+
+if TYPE_CHECKING:
+    from django.utils.functional import _StrPromise as StrPromise
 
 
 class ReleaseOutputSerializer(serializers.ModelSerializer):
@@ -102,7 +106,7 @@ class ReleaseStatusOutputSerializer(serializers.Serializer):
     signatures = serializers.IntegerField()
 
 
-def _unknown(what: str, choices: Any) -> dict[str, str]:
+def _unknown(what: str, choices: Any) -> dict[str, "str | StrPromise"]:
     """An ``invalid_choice`` message that names the known values."""
     return {"invalid_choice": f"unknown {what} '{{input}}' (known: {', '.join(str(c) for c in choices)})"}
 
@@ -185,4 +189,22 @@ class GapsQueryInputSerializer(serializers.Serializer):
     )
     rule = serializers.ChoiceField(
         choices=list(GAP_RULES_BY_SLUG), required=False, error_messages=_unknown("rule", GAP_RULES_BY_SLUG)
+    )
+
+
+class GraphQueryInputSerializer(serializers.Serializer):
+    release = serializers.CharField(
+        required=False, help_text="A release version: its baseline when frozen (default: the live graph)"
+    )
+
+
+class ItemTraceQueryInputSerializer(GraphQueryInputSerializer):
+    direction = serializers.ChoiceField(
+        choices=["upstream", "downstream"], error_messages=_unknown("direction", ["upstream", "downstream"])
+    )
+    link_type = serializers.MultipleChoiceField(
+        choices=LinkType.values,
+        required=False,
+        error_messages=_unknown("link type", LinkType.values),
+        help_text="Follow only these link types (repeatable; default: all)",
     )
