@@ -46,6 +46,27 @@ def test_matrix_as_csv(hostile, product, tmp_path):
     assert run("trace_matrix", "DEMO", "--format", "csv").encode() == target.read_bytes()
 
 
+def test_every_matrix_format_says_whether_it_is_frozen(small_graph, product, qm, tmp_path):
+    release_create(product=product, version="2.0", actor=qm)
+    release_freeze(product=product, version="1.0", actor=qm)
+    for version, frozen in (("2.0", False), ("1.0", True)):
+        marks = {}
+        for fmt in ("csv", "json", "html", "xlsx"):
+            target, err = tmp_path / f"m-{version}.{fmt}", StringIO()
+            call_command("trace_matrix", "DEMO", "--release", version, "--format", fmt, "-o", str(target), stderr=err)
+            state = "frozen" if frozen else "not frozen"
+            assert err.getvalue().strip() == f"Wrote 1 rows of DEMO {version} ({state}) to {target}"
+            marks[fmt] = target
+        assert json.loads(marks["json"].read_text())["frozen"] is frozen
+        assert ("Not frozen: computed from the live graph" in marks["html"].read_text()) is not frozen
+        facts = dict(load_workbook(marks["xlsx"])["Release"].iter_rows(values_only=True))
+        assert facts["frozen"] == ("yes" if frozen else "no: computed from the live graph")
+        assert marks["csv"].read_text(encoding="utf-8-sig").splitlines()[0].startswith("key,title,status")  # rows only
+    err = StringIO()
+    call_command("trace_matrix", "DEMO", "--release", "2.0", stdout=StringIO(), stderr=err)  # CSV to stdout
+    assert err.getvalue().strip() == "1 rows of DEMO 2.0 (not frozen)"
+
+
 def test_matrix_as_json_names_the_release_and_whether_it_is_frozen(small_graph, product, qm):
     release_create(product=product, version="2.0", actor=qm)
     draft = json.loads(run("trace_matrix", "DEMO", "--release", "2.0", "--format", "json"))
