@@ -17,6 +17,7 @@ class Severity(models.TextChoices):
 
 
 E, W, OFF = Severity.ERROR, Severity.WARNING, Severity.OFF
+FINDING_SEVERITIES = (Severity.ERROR.value, Severity.WARNING.value)  # what a finding can have
 
 
 @dataclass(frozen=True)

@@ -1,19 +1,23 @@
 """Pages of the trace engine: a release (state, baseline, signatures, gaps, changes; freeze and
 approve forms), the matrix with filters and paging, the gap report."""
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.shortcuts import render
 from django.urls import reverse
 from django.views.generic import TemplateView, View
 
-from qms.errors import DomainError, NotFound
+from qms.errors import Conflict, DomainError, InvalidInput, NotFound
 from qms.models import SignatureMeaning
 from qms.roles import Scope, acting_user, user_write_scopes
+from traceability.gap_rules import FINDING_SEVERITIES
 from traceability.graph.gaps import gaps_find
-from traceability.graph.matrix import DEFAULT_ROOT_KIND, ROOT_KINDS, ROW_STATUSES
+from traceability.graph.matrix import DEFAULT_ROOT_KIND, ROOT_KINDS, ROW_STATUSES, MatrixRow
 from traceability.graph.selectors import baseline_diff, graph_load
 from traceability.graph.summary import matrix_build
 from traceability.kinds import ItemKind
@@ -24,6 +28,31 @@ from traceability.views import ProductPageMixin
 
 
 class ReleasePageMixin(ProductPageMixin):
+    """Pages of the trace engine. A domain error while computing the page (a bad filter value,
+    400; a frozen release whose baseline is missing or altered, 409) is an error page with that
+    status and the message, never a 500 and never live data in place of a baseline."""
+
+    heading = "Trace"
+    request: HttpRequest
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return super().get(request, *args, **kwargs)  # type: ignore[misc]
+        except DomainError as exc:
+            return self.problem(exc)
+
+    def problem(self, exc: DomainError) -> HttpResponse:
+        product = self.get_product()
+        context = {
+            "product": product,
+            "heading": self.heading,
+            "problem": exc.message,
+            "code": exc.code,
+            "status": exc.status_code,
+            "path": self.request.path,
+        }
+        return render(self.request, "traceability/problem.html", context, status=exc.status_code)
+
     def get_release(self, version: str | None) -> Release | None:
         if not version:
             return None
@@ -33,6 +62,14 @@ class ReleasePageMixin(ProductPageMixin):
             raise Http404(exc.message) from exc
 
 
+def _choice(params: QueryDict, name: str, choices: Sequence[str]) -> str:
+    """A filter value: empty (no filter) or one of ``choices``; anything else is a 400."""
+    value = params.get(name, "").strip()
+    if value and value not in choices:
+        raise InvalidInput(f"{name}: unknown {name} {value!r} (known: {', '.join(choices)})", field=name)
+    return value
+
+
 def _query_string(request: HttpRequest) -> str:
     params = request.GET.copy()
     params.pop("page", None)
@@ -40,7 +77,12 @@ def _query_string(request: HttpRequest) -> str:
 
 
 class ReleasePage(ReleasePageMixin, TemplateView):
+    """A release. When the change record against the previous release cannot be computed (that
+    release's baseline is missing or altered) the page still shows this release, with the problem
+    in place of the changes, answered 409."""
+
     template_name = "traceability/release_detail.html"
+    heading = "Release"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         product = self.get_product()
@@ -49,6 +91,12 @@ class ReleasePage(ReleasePageMixin, TemplateView):
         graph = graph_load(product=product, release=release)
         report = gaps_find(graph)
         previous = release_previous(release)
+        diff, diff_problem = None, ""
+        if previous is not None:
+            try:
+                diff = baseline_diff(release_a=previous, release_b=release)
+            except Conflict as exc:
+                diff_problem = exc.message
         scopes = user_write_scopes(self.request.user)
         return {
             **super().get_context_data(**kwargs),
@@ -59,11 +107,17 @@ class ReleasePage(ReleasePageMixin, TemplateView):
             "rules": [entry for entry in report.by_rule() if entry["count"]],
             "signatures": release_signatures(release),
             "previous": previous,
-            "diff": baseline_diff(release_a=previous, release_b=release) if previous is not None else None,
+            "diff": diff,
+            "diff_problem": diff_problem,
             "can_freeze": release.state == ReleaseState.DRAFT and Scope.PRODUCTS in scopes,
             "can_approve": release.state == ReleaseState.FROZEN and Scope.APPROVALS in scopes,
             "meanings": [(value, label) for value, label in SignatureMeaning.choices if value in APPROVAL_MEANINGS],
         }
+
+    def render_to_response(self, context: dict[str, Any], **response_kwargs: Any) -> HttpResponse:
+        if context.get("diff_problem"):
+            response_kwargs["status"] = 409
+        return super().render_to_response(context, **response_kwargs)
 
 
 class ReleaseActionView(ReleasePageMixin, View):
@@ -97,32 +151,51 @@ class ReleaseActionView(ReleasePageMixin, View):
         return HttpResponseRedirect(reverse("release-detail", args=[product.key, release.version]))
 
 
+@dataclass(slots=True)
+class MatrixPageRow:
+    """A matrix row as the page shows it: gap rules with their severity, clauses with a label."""
+
+    row: MatrixRow
+    gaps: list[tuple[str, str]]  # (rule, severity)
+    clauses: list[tuple[str, str]]  # (label, reference)
+
+
 class MatrixPage(ReleasePageMixin, TemplateView):
     """The matrix with filters (release, row kind, status, gaps only), 100 rows a page."""
 
     template_name = "traceability/matrix.html"
+    heading = "Traceability matrix"
     page_size = 100
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         product = self.get_product()
         params = self.request.GET
         release = self.get_release(params.get("release", "").strip())
-        kind = params.get("kind", "")
-        root_kind = kind if kind in ROOT_KINDS else str(DEFAULT_ROOT_KIND)
-        status = params.get("status", "")
+        root_kind = _choice(params, "kind", [str(kind) for kind in ROOT_KINDS]) or str(DEFAULT_ROOT_KIND)
+        status = _choice(params, "status", ROW_STATUSES)
         gaps_only = params.get("gaps") == "1"
-        matrix = matrix_build(graph_load(product=product, release=release), root_kind=root_kind)
+        graph = graph_load(product=product, release=release)
+        matrix = matrix_build(graph, root_kind=root_kind)
         rows = matrix.rows
-        if status in ROW_STATUSES:
+        if status:
             rows = [row for row in rows if row.status == status]
         if gaps_only:
             rows = [row for row in rows if row.gaps]
         page = Paginator(rows, self.page_size).get_page(params.get("page"))
+        severities = matrix.gaps.severities if matrix.gaps else {}
         return {
             **super().get_context_data(**kwargs),
             "product": product,
             "release": release,
             "matrix": matrix,
+            "rows": [
+                MatrixPageRow(
+                    row=row,
+                    gaps=[(rule, severities.get(rule, "")) for rule in row.gaps],
+                    clauses=[(graph.clause_label(ref), ref) for ref in row.clauses],
+                )
+                for row in page.object_list
+            ],
             "coverage": matrix.coverage,
             "page": page,
             "releases": release_list(product=product),
@@ -140,6 +213,7 @@ class MatrixPage(ReleasePageMixin, TemplateView):
 
 class GapsPage(ReleasePageMixin, TemplateView):
     template_name = "traceability/gaps.html"
+    heading = "Gaps"
     page_size = 200
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
@@ -148,7 +222,7 @@ class GapsPage(ReleasePageMixin, TemplateView):
         release = self.get_release(params.get("release", "").strip())
         graph = graph_load(product=product, release=release)
         report = gaps_find(graph)
-        severity = params.get("severity", "")
+        severity = _choice(params, "severity", FINDING_SEVERITIES)
         findings = [f for f in report.findings if f.severity == severity] if severity else report.findings
         return {
             **super().get_context_data(**kwargs),

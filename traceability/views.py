@@ -13,7 +13,7 @@ from qms.errors import Conflict, NotFound
 from qms.roles import acting_user
 from qms.views import RoleRequiredMixin
 from traceability.api.reports import RETRY_AFTER_SECONDS, stored_report_response
-from traceability.graph.selectors import items_impacted_by
+from traceability.graph.selectors import item_walks
 from traceability.kinds import ItemKind, ItemStatus
 from traceability.models import Product, ReportFormat, ReportState
 from traceability.selectors import (
@@ -119,7 +119,7 @@ class ItemPage(ProductPageMixin, TemplateView):
             "links_in": links_in,
             "clause_links": clause_link_list(product=product).filter(item=item),
             "history": item_history(item).reverse()[:50],
-            "impact": items_impacted_by(product=product, key=item.key),
+            "walks": item_walks(product=product, key=item.key),
         }
 
 

@@ -67,3 +67,31 @@ def bulk_requirements(product: Product, count: int, *, actor: Any = None, tested
                 )
             )
     items_import(product=product, rows=rows, actor=actor)
+
+
+def _around_the_guard(cursor: Any) -> None:
+    """Someone with database rights goes around the baseline's immutability triggers."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        cursor.execute("SET LOCAL session_replication_role = replica")  # triggers off
+    else:
+        cursor.execute("DROP TRIGGER IF EXISTS traceability_baseline_immutable")
+
+
+def baseline_tamper(old: str, new: str) -> None:
+    """Alter every stored baseline's text (so it no longer matches its SHA-256)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        _around_the_guard(cursor)
+        cursor.execute("UPDATE traceability_baseline SET content = replace(content, %s, %s)", [old, new])
+
+
+def baseline_remove() -> None:
+    """Delete every stored baseline row, leaving the releases frozen."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        _around_the_guard(cursor)
+        cursor.execute("DELETE FROM traceability_baseline")

@@ -90,7 +90,12 @@ def test_the_demo_needs_the_catalogue(db):
 
 
 def test_the_demo_has_a_frozen_release_and_one_in_progress(catalogue):
-    from traceability.graph.selectors import baseline_diff, matrix_for_release
+    from traceability.graph.selectors import (
+        baseline_diff,
+        gaps_for_release,
+        matrix_for_release,
+        risk_trace_for_release,
+    )
     from traceability.models import Baseline, Link, Release
 
     call_command("load_demo", stdout=StringIO())
@@ -117,6 +122,31 @@ def test_the_demo_has_a_frozen_release_and_one_in_progress(catalogue):
     assert {row.key for row in frozen.rows if row.status != "verified"} == {"SRS-006", "SRS-047"}
     assert {row.key for row in current.rows if row.status == "failed"} == {"SRS-008"}
     assert frozen.coverage.tests_passed == 79 and frozen.coverage.tests_without_result == 1
+    # the gap report agrees with the matrix and the risk trace (the same judgement of test results)
+    for release, matrix in ((releases["1.0.0"], frozen), (releases["1.1.0"], current)):
+        _, report = gaps_for_release(product=product, release=release)
+        _, risks = risk_trace_for_release(product=product, release=release)
+        rules = ("requirement_without_verification", "risk_control_not_verified")
+        flagged = {rule: {f.items[0] for f in report.findings if f.rule == rule} for rule in rules}
+        unverified_rows = {row.key for row in matrix.rows if row.status == "not_verified"}
+        assert flagged["requirement_without_verification"] & {row.key for row in matrix.rows} == unverified_rows
+        controls = [control for risk in risks for control in risk.controls]
+        unverified = {c.key for c in controls if c.status not in ("verified", "not_applicable")}
+        assert flagged["risk_control_not_verified"] == unverified
+    _, report = gaps_for_release(product=product, release=releases["1.0.0"])
+    errors = sorted((f.rule, f.items[0]) for f in report.findings if f.severity == "error")
+    assert errors == [
+        ("anomaly_not_evaluated", "ANOM-004"),
+        ("requirement_without_verification", "SRS-006"),  # its only test was skipped in 1.0.0
+        ("requirement_without_verification", "SRS-047"),
+        ("residual_risk_unacceptable", "RISK-011"),
+        ("risk_control_not_verified", "RC-016"),
+        ("risk_not_controlled", "RISK-011"),
+        ("soup_without_version", "SOUP-008"),
+    ]
+    _, report = gaps_for_release(product=product, release=releases["1.1.0"])
+    controls = {f.items[0] for f in report.findings if f.rule == "risk_control_not_verified"}
+    assert {"RC-001", "RC-002", "RC-003", "RC-016"} <= controls and "RC-006" not in controls
     diff = baseline_diff(release_a=releases["1.0.0"], release_b=releases["1.1.0"])
     assert [item.key for item in diff.items_added] == ["SRS-061", "TC-081", "TC-082"]
     assert [change.key for change in diff.items_changed] == ["SRS-008", "SRS-013", "SRS-033", "SYS-004"]

@@ -7,7 +7,9 @@ from tests.traceability.engine import bulk_requirements, make_run
 from traceability.gap_rules import GAP_RULES
 from traceability.graph.gaps import gaps_find
 from traceability.graph.load import graph_load_live
+from traceability.graph.risk import risk_trace_rows
 from traceability.graph.selectors import gaps_for_release
+from traceability.graph.summary import matrix_build
 from traceability.services.items import clause_link_create, item_update
 from traceability.services.links import link_create
 from traceability.services.products import product_update
@@ -76,7 +78,43 @@ def test_requirement_without_verification(product, approved, link):
     link(srs_1, "derives_from", sys_1)  # SYS-1 is verified through SRS-1
     approved("SRS-2", "software_requirement", attributes={"verification_rationale": "by inspection"})
     link(approved("TC-1", "test_case"), "verifies", sys_2)
+    make_run(product, {"TC-1": "passed"}, version="1.0")
     assert found(product, "requirement_without_verification") == [(("SRS-1",), "error")]
+
+
+def test_a_requirement_whose_tests_have_no_passing_result_is_not_verified(product, approved, link, qm):
+    """The rule agrees with the matrix: a requirement is verified only by a passing result."""
+    srs = {key: approved(key, "software_requirement") for key in ("SRS-1", "SRS-2", "SRS-3", "SRS-4")}
+    # a rationale does not replace the result of a test the requirement has
+    srs["SRS-5"] = approved("SRS-5", "software_requirement", attributes={"verification_rationale": "inspection"})
+    for test, target in (
+        ("TC-1", "SRS-1"),
+        ("TC-2", "SRS-2"),
+        ("TC-3", "SRS-2"),
+        ("TC-4", "SRS-3"),
+        ("TC-5", "SRS-4"),
+        ("TC-6", "SRS-5"),
+    ):
+        link(approved(test, "test_case"), "verifies", srs[target])
+    make_run(product, {"TC-1": "skipped", "TC-2": "passed", "TC-4": "failed", "TC-5": "passed"}, version="1.0")
+    assert found(product, "requirement_without_verification") == [
+        (("SRS-1", "TC-1"), "error"),
+        (("SRS-2", "TC-3"), "error"),  # one of its two tests has no result
+        (("SRS-5", "TC-6"), "error"),
+    ]  # SRS-3 failed (test_failed), SRS-4 passed
+    report = report_of(product)
+    messages = {f.items[0]: f.message for f in report.findings if f.rule == "requirement_without_verification"}
+    assert messages == {
+        "SRS-1": "SRS-1 has no passing result in the latest runs: TC-1 (skipped)",
+        "SRS-2": "SRS-2 has no passing result in the latest runs: TC-3 (no result)",
+        "SRS-5": "SRS-5 has no passing result in the latest runs: TC-6 (no result)",
+    }
+    matrix = {row.key: row.status for row in matrix_build(graph_load_live(product=product)).rows}
+    flagged = {items[0] for items, _ in found(product, "requirement_without_verification")}
+    assert flagged == {key for key, status in matrix.items() if status == "not_verified"}
+    # the same class-independent severity: IEC 62304 5.7.4 and 5.8.1 apply to class A too
+    product_update(product=product, actor=qm, safety_class="A")
+    assert {severity for _, severity in found(product, "requirement_without_verification")} == {"error"}
 
 
 def test_architecture_rule_depends_on_the_class(product, approved, link, qm):
@@ -131,6 +169,7 @@ def test_risk_rules(product, approved, link, qm):
     untested = approved("RC-2", "risk_control", attributes={"control_type": "information_for_safety"})
     link(untested, "mitigates", risk_4)
     link(approved("TC-1", "test_case"), "verifies", control)
+    make_run(product, {"TC-1": "passed"}, version="1.0")
     assert found(product, "risk_not_controlled") == [(("RISK-2",), "error")]
     assert found(product, "residual_risk_unacceptable") == [(("RISK-2",), "error"), (("RISK-4",), "error")]
     assert found(product, "risk_control_not_verified") == [(("RC-2",), "error")]
@@ -149,7 +188,44 @@ def test_a_control_is_verified_through_its_implementing_requirement_or_a_rationa
     )
     assert found(product, "risk_control_not_verified") == [(("RC-1",), "error")]
     link(approved("TC-1", "test_case"), "verifies", srs)
+    assert found(product, "risk_control_not_verified") == [(("RC-1",), "error")]  # a test, but no result
+    make_run(product, {"TC-1": "passed"}, version="1.0")
     assert found(product, "risk_control_not_verified") == []
+
+
+def test_a_risk_control_is_verified_only_by_a_passing_result(product, approved, link, qm):
+    """The rule agrees with the risk trace (IEC 62304 7.3.1): the same statuses, the same controls."""
+    risk = approved("RISK-1", "risk", attributes={**RISK, "severity": 3, "probability": 1})
+    controls = {}
+    for key in ("RC-1", "RC-2", "RC-3", "RC-4"):
+        controls[key] = approved(key, "risk_control", attributes={"control_type": "protective_measure"})
+        link(controls[key], "mitigates", risk)
+    link(approved("TC-1", "test_case"), "verifies", controls["RC-1"])  # own test, passes
+    link(approved("TC-2", "test_case"), "verifies", controls["RC-2"])  # own test, no result
+    srs_3 = approved("SRS-3", "software_requirement")
+    link(srs_3, "implements", controls["RC-3"])
+    link(approved("TC-3", "test_case"), "verifies", srs_3)  # through a requirement, skipped
+    srs_4 = approved("SRS-4", "software_requirement")
+    link(srs_4, "implements", controls["RC-4"])
+    link(approved("TC-4", "test_case"), "verifies", srs_4)  # through a requirement, fails
+    make_run(product, {"TC-1": "passed", "TC-3": "skipped", "TC-4": "failed"}, version="1.0")
+    assert found(product, "risk_control_not_verified") == [
+        (("RC-2",), "error"),
+        (("RC-3",), "error"),
+        (("RC-4",), "error"),
+    ]
+    report = report_of(product)
+    messages = {f.items[0]: f.message for f in report.findings if f.rule == "risk_control_not_verified"}
+    assert messages == {
+        "RC-2": "risk control RC-2 is not verified in the latest runs: no result in this release: TC-2",
+        "RC-3": "risk control RC-3 is not verified in the latest runs: implementing requirement not_verified: SRS-3",
+        "RC-4": "risk control RC-4 is not verified in the latest runs: implementing requirement failed: SRS-4",
+    }
+    (row,) = risk_trace_rows(graph_load_live(product=product))
+    assert row.status == "control_not_verified"
+    assert {c.key for c in row.controls if c.status not in ("verified", "not_applicable")} == {"RC-2", "RC-3", "RC-4"}
+    product_update(product=product, actor=qm, safety_class="A")  # IEC 62304 7.3 is class B and C
+    assert {severity for _, severity in found(product, "risk_control_not_verified")} == {"warning"}
 
 
 def test_suspect_soup_anomaly_and_approval_rules(product, approved, link, make_item, qm):

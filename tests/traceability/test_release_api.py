@@ -4,7 +4,7 @@ from django.test.utils import CaptureQueriesContext
 
 from qms.models import AuditEvent, Signature
 from tests.conftest import token_client
-from tests.traceability.engine import bulk_requirements, make_run
+from tests.traceability.engine import baseline_remove, baseline_tamper, bulk_requirements, make_run
 from traceability.models import Baseline, Release
 from traceability.services.items import item_update
 from traceability.services.links import link_create
@@ -27,6 +27,8 @@ def clean(product, make_item, qm):
     test = make_item("TC-1", "test_case", status="approved")
     link_create(source=test, target=srs, link_type="verifies", actor=qm)
     link_create(source=swi, target=srs, link_type="implements", actor=qm)
+    for version in ("1.0", "1.1"):  # TC-1 passes in the releases the tests freeze
+        make_run(product, {"TC-1": "passed"}, version=version)
     return {"SRS-1": srs, "SWI-1": swi, "TC-1": test}
 
 
@@ -54,6 +56,7 @@ def test_create_and_list_releases(api_client, qm, developer, product):
         ("qm", {"version": "2.0", "commit_sha": "nothex"}, 400, "commit_sha: A git commit SHA"),
         ("qm", {"version": "1.0"}, 409, "DEMO already has a release 1.0"),
         ("qm", {}, 400, "version: This field is required."),
+        ("qm", {"version": "live"}, 400, "version: 'live' is reserved: it names the live graph"),
     ],
 )
 def test_bad_release_creation(api_client, request, qm, product, user, payload, status, message):
@@ -93,6 +96,26 @@ def test_freeze_over_the_api(api_client, qm, auditor, clean, product):
     assert again.json()["error"] == "release_frozen"
     assert again.json()["detail"] == "DEMO 1.0 is already frozen; a frozen baseline never changes"
     assert state() == before
+
+
+@pytest.mark.parametrize("broken", ["missing", "corrupt"])
+def test_a_frozen_release_without_a_sound_baseline_is_409(api_client, qm, auditor, clean, product, broken):
+    release_freeze(product=product, version="1.0", actor=qm)
+    if broken == "missing":
+        baseline_remove()
+        code, detail = "baseline_missing", "DEMO 1.0 was frozen at "
+    else:
+        baseline_tamper("SRS-1", "SRS-X")
+        code, detail = "baseline_corrupt", "baseline of 1.0 does not match its SHA-256"
+    client = api_client(auditor)
+    for path in ("matrix/", "matrix/reverse/", "risk-trace/", "gaps/", "status/"):
+        response = client.get(f"{BASE}/releases/1.0/{path}")
+        assert response.status_code == 409, path
+        assert response.json()["error"] == code and response.json()["detail"].startswith(detail), path
+    assert client.get(f"{BASE}/diff/?from=1.0").status_code == 409
+    before = state()
+    approve = api_client(qm).post(f"{BASE}/releases/1.0/approve/", {"password": "quinn-pw"}, format="json")
+    assert approve.status_code == 409 and state() == before
 
 
 def test_approve_with_a_password(api_client, qm, clean, product):
@@ -178,12 +201,15 @@ def test_release_status_for_ci(api_client, qm, clean, product):
         "ready": True,
         "approved": False,
         "errors": 0,
-        "warnings": 1,
+        "warnings": 0,
         "baseline_sha256": None,
         "commit_sha": "",
         "git_tag": "",
         "signatures": 0,
     }
+    release_create(product=product, version="2.0", actor=qm)  # no test results: not ready
+    status = token.get(f"{BASE}/releases/2.0/status/").json()
+    assert (status["ready"], status["errors"], status["warnings"]) == (False, 1, 1)
 
 
 def test_matrix_endpoint_filters_and_pages(api_client, auditor, qm, clean, product, make_item):
@@ -229,6 +255,21 @@ def test_reverse_matrix_risk_trace_and_gaps(api_client, auditor, small_graph, pr
     rule = client.get(f"{BASE}/gaps/?rule=residual_risk_unacceptable").json()
     assert [finding["items"] for finding in rule["results"]] == [["RISK-1"]]
     assert client.get(f"{BASE}/gaps/?severity=fatal").status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("gaps/?rule=bogus", "rule: unknown rule 'bogus' (known: requirement_without_parent, "),
+        ("gaps/?severity=fatal", "severity: unknown severity 'fatal' (known: error, warning)"),
+        ("matrix/?status=done", "status: unknown status 'done' (known: verified, not_verified, "),
+        ("matrix/?root_kind=soup", "root_kind: unknown root kind 'soup' (known: software_requirement, "),
+    ],
+)
+def test_bad_filters_are_400_naming_the_known_values(api_client, auditor, small_graph, path, message):
+    response = api_client(auditor).get(f"{BASE}/{path}")
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid" and response.json()["detail"].startswith(message)
 
 
 def test_diff_and_impact(api_client, auditor, qm, small_graph, product):

@@ -1,17 +1,21 @@
 import json
+import re
+from datetime import UTC
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from qms.canonical import sha256_hex
 from qms.errors import Conflict, Forbidden, InvalidInput, NotFound
 from qms.models import AuditEvent, Signature
-from tests.traceability.engine import make_run
+from tests.traceability.engine import baseline_remove, make_run
 from traceability.graph.selectors import baseline_diff, graph_load, matrix_for_release, release_status
 from traceability.models import Baseline, Release
 from traceability.selectors import release_get, release_list, release_previous, release_signatures
 from traceability.services.items import item_update
 from traceability.services.links import link_create
+from traceability.services.products import product_update
 from traceability.services.releases import (
     release_approve,
     release_create,
@@ -38,6 +42,8 @@ def clean(product, make_item, qm):
     test = make_item("TC-1", "test_case", status="approved")
     link_create(source=test, target=srs, link_type="verifies", actor=qm)
     link_create(source=swi, target=srs, link_type="implements", actor=qm)
+    for version in ("1.0", "1.1"):  # TC-1 passes in the releases the tests freeze
+        make_run(product, {"TC-1": "passed"}, version=version)
     return {"SRS-1": srs, "TC-1": test, "SWI-1": swi}
 
 
@@ -59,6 +65,8 @@ def test_create_a_release(product, qm):
         ({"version": "1.0 beta"}, InvalidInput, "version: A version such as 1.2.0"),
         ({"version": "1.0", "commit_sha": "xyz"}, InvalidInput, "commit_sha: A git commit SHA"),
         ({"version": "0.9"}, Conflict, "DEMO already has a release 0.9"),
+        ({"version": "live"}, InvalidInput, "version: 'live' is reserved: it names the live graph"),
+        ({"version": "Live"}, InvalidInput, "version: 'Live' is reserved"),
     ],
 )
 def test_bad_releases_are_refused_and_nothing_is_written(product, qm, fields, error, message):
@@ -67,6 +75,16 @@ def test_bad_releases_are_refused_and_nothing_is_written(product, qm, fields, er
     with pytest.raises(error, match=message):
         release_create(product=product, actor=qm, **fields)
     assert state() == before
+
+
+def test_live_is_not_a_version(clean, product, qm):
+    before = state()
+    with pytest.raises(InvalidInput, match="version: 'live' is reserved") as raised:
+        release_freeze(product=product, version="live", actor=qm)
+    assert raised.value.code == "version_reserved" and state() == before
+    # the model's validator refuses it too (admin, any full_clean)
+    with pytest.raises(ValidationError, match="is reserved"):
+        Release(product=product, version="LIVE").full_clean()
 
 
 def test_freezing_takes_an_immutable_baseline(clean, product, qm):
@@ -149,6 +167,41 @@ def test_a_tampered_baseline_is_detected(clean, product, qm):
         cursor.execute("UPDATE traceability_baseline SET content = replace(content, 'SRS-1 title', 'forged')")
     with pytest.raises(Conflict, match="does not match its SHA-256"):
         graph_load(product=product, release=release)
+    before = state()
+    for sign in (
+        lambda: release_approve(release=release, signer=qm, password="quinn-pw"),
+        lambda: release_sign(release=release, signer=qm, password="quinn-pw", meaning="review"),
+    ):
+        with pytest.raises(Conflict, match=r"baseline of 1\.0 does not match its SHA-256") as raised:
+            sign()
+        assert raised.value.code == "baseline_corrupt"
+    assert state() == before  # nothing is signed over an altered baseline
+
+
+def test_a_missing_baseline_is_a_conflict_never_live_data(clean, product, qm):
+    release = release_freeze(product=product, version="1.0", actor=qm)
+    baseline_remove()
+    release.refresh_from_db()
+    frozen_at = release.frozen_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    message = f"DEMO 1.0 was frozen at {frozen_at} but its baseline is missing"
+    for question in (
+        lambda: graph_load(product=product, release=release),
+        lambda: matrix_for_release(product=product, release=release),
+        lambda: release_status(release=release),
+    ):
+        with pytest.raises(Conflict, match=re.escape(message)) as raised:
+            question()
+        assert raised.value.code == "baseline_missing" and raised.value.context["version"] == "1.0"
+    before = state()
+    with pytest.raises(Conflict, match=re.escape(message)):
+        release_approve(release=release, signer=qm, password="quinn-pw")
+    assert state() == before
+    # a release whose frozen_at was set without a baseline (any state) is refused the same way
+    draft = release_create(product=product, version="2.0", actor=qm)
+    Release.objects.filter(pk=draft.pk).update(frozen_at=release.frozen_at)
+    draft.refresh_from_db()
+    with pytest.raises(Conflict, match=r"DEMO 2\.0 was frozen at .* but its baseline is missing"):
+        graph_load(product=product, release=draft)
 
 
 def test_release_status(clean, product, qm):
@@ -162,7 +215,7 @@ def test_release_status(clean, product, qm):
         "ready": True,
         "approved": False,
         "errors": 0,
-        "warnings": 1,  # TC-1 has no result
+        "warnings": 0,
         "baseline_sha256": None,
         "commit_sha": "",
         "git_tag": "",
@@ -171,6 +224,10 @@ def test_release_status(clean, product, qm):
     frozen = release_freeze(product=product, version="1.0", actor=qm)
     status = release_status(release=frozen)
     assert status["frozen"] is True and status["baseline_sha256"] == Baseline.objects.get().sha256
+    # no result for TC-1 in 2.0: SRS-1 is not verified there (error), TC-1 has no result (warning)
+    untested = release_freeze(product=product, version="2.0", actor=qm)
+    status = release_status(release=untested)
+    assert (status["ready"], status["errors"], status["warnings"]) == (False, 1, 1)
 
 
 def test_approval_signs_the_baseline(clean, product, qm):
@@ -239,6 +296,45 @@ def test_error_level_gaps_block_the_approval(product, make_item, qm):
         "requirement_without_architecture",
     ]
     assert state() == before
+
+
+def test_a_class_c_release_without_test_results_is_not_approved(product, make_item, qm):
+    """Traced but never run: every requirement and risk control lacks a passing result."""
+    product_update(product=product, actor=qm, safety_class="C")
+    approved = {"status": "approved"}
+    srs = make_item("SRS-1", "software_requirement", attributes={"derived_rationale": "choice"}, **approved)
+    swi = make_item("SWI-1", "software_item", text="design", **approved)
+    risk = make_item(
+        "RISK-1",
+        "risk",
+        attributes={"hazard": "h", "hazardous_situation": "s", "harm": "x", "severity": 1, "probability": 1},
+        **approved,
+    )
+    control = make_item("RC-1", "risk_control", attributes={"control_type": "protective_measure"}, **approved)
+    test = make_item("TC-1", "test_case", **approved)
+    for source, link_type, target in (
+        (test, "verifies", srs),
+        (swi, "implements", srs),
+        (srs, "implements", control),
+        (control, "mitigates", risk),
+    ):
+        link_create(source=source, target=target, link_type=link_type, actor=qm)
+    make_run(product, {"TC-1": "passed"}, version="0.9")  # another release's evidence does not count
+    release = release_freeze(product=product, version="1.0", actor=qm)
+    before = state()
+    with pytest.raises(Conflict) as raised:
+        release_approve(release=release, signer=qm, password="quinn-pw")
+    assert raised.value.code == "release_not_ready"
+    assert [(gap["rule"], gap["items"]) for gap in raised.value.context["gaps"]] == [
+        ("requirement_without_verification", ["SRS-1", "TC-1"]),
+        ("risk_control_not_verified", ["RC-1"]),
+    ]
+    assert "SRS-1 has no passing result in release 1.0: TC-1 (no result)" in str(raised.value)
+    assert state() == before and Release.objects.get(pk=release.pk).state == "frozen"
+    # the same release with its evidence is approved
+    make_run(product, {"TC-1": "passed"}, version="1.1")
+    ready = release_freeze(product=product, version="1.1", actor=qm)
+    assert release_approve(release=ready, signer=qm, password="quinn-pw").state == "approved"
 
 
 def test_approval_meanings(clean, product, qm):

@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 from openpyxl import load_workbook
 
 from qms.models import AuditEvent
-from tests.traceability.engine import make_run
+from tests.traceability.engine import baseline_remove, make_run
 from traceability.models import Baseline, Release
 from traceability.services.items import item_update
 from traceability.services.links import link_create
@@ -21,6 +21,11 @@ def run(*args: str) -> str:
     out = StringIO()
     call_command(*args, stdout=out, stderr=StringIO())
     return out.getvalue()
+
+
+@pytest.fixture
+def clean_release(small_graph, product, qm):
+    return release_freeze(product=product, version="1.0", actor=qm)
 
 
 @pytest.fixture
@@ -39,6 +44,27 @@ def test_matrix_as_csv(hostile, product, tmp_path):
     assert rows[1][:3] == ["SRS-1", '\'=HYPERLINK("http://evil.example","click")', "suspect"]
     assert dict(zip(rows[0], rows[1], strict=True))["test_results"] == "TC-1: no result"
     assert run("trace_matrix", "DEMO", "--format", "csv").encode() == target.read_bytes()
+
+
+def test_every_matrix_format_says_whether_it_is_frozen(small_graph, product, qm, tmp_path):
+    release_create(product=product, version="2.0", actor=qm)
+    release_freeze(product=product, version="1.0", actor=qm)
+    for version, frozen in (("2.0", False), ("1.0", True)):
+        marks = {}
+        for fmt in ("csv", "json", "html", "xlsx"):
+            target, err = tmp_path / f"m-{version}.{fmt}", StringIO()
+            call_command("trace_matrix", "DEMO", "--release", version, "--format", fmt, "-o", str(target), stderr=err)
+            state = "frozen" if frozen else "not frozen"
+            assert err.getvalue().strip() == f"Wrote 1 rows of DEMO {version} ({state}) to {target}"
+            marks[fmt] = target
+        assert json.loads(marks["json"].read_text())["frozen"] is frozen
+        assert ("Not frozen: computed from the live graph" in marks["html"].read_text()) is not frozen
+        facts = dict(load_workbook(marks["xlsx"])["Release"].iter_rows(values_only=True))
+        assert facts["frozen"] == ("yes" if frozen else "no: computed from the live graph")
+        assert marks["csv"].read_text(encoding="utf-8-sig").splitlines()[0].startswith("key,title,status")  # rows only
+    err = StringIO()
+    call_command("trace_matrix", "DEMO", "--release", "2.0", stdout=StringIO(), stderr=err)  # CSV to stdout
+    assert err.getvalue().strip() == "1 rows of DEMO 2.0 (not frozen)"
 
 
 def test_matrix_as_json_names_the_release_and_whether_it_is_frozen(small_graph, product, qm):
@@ -109,6 +135,7 @@ def test_html_escapes_item_text(hostile, product):
         (("release_freeze", "NOPE", "1.0"), "no product 'NOPE'"),
         (("release_freeze", "DEMO", "1 0"), "version: A version such as"),
         (("release_freeze", "DEMO", "1.0", "--commit", "zz"), "commit_sha: A git commit SHA"),
+        (("release_freeze", "DEMO", "live"), "version: 'live' is reserved"),
         (("baseline_diff", "DEMO", "1.0", "live"), "DEMO has no release '1.0'"),
     ],
 )
@@ -117,6 +144,15 @@ def test_bad_input_is_a_clear_error_and_writes_nothing(product, args, message):
     with pytest.raises(CommandError, match=message.replace(".", r"\.")):
         run(*args)
     assert (Release.objects.count(), AuditEvent.objects.count()) == before
+
+
+@pytest.mark.parametrize("command", ["trace_matrix", "trace_gaps"])
+def test_a_frozen_release_without_its_baseline_exits_1(clean_release, command):
+    baseline_remove()
+    out = StringIO()
+    with pytest.raises(CommandError, match=r"DEMO 1\.0 was frozen at .* but its baseline is missing") as raised:
+        call_command(command, "DEMO", "--release", "1.0", stdout=out, stderr=StringIO())
+    assert raised.value.returncode == 1 and out.getvalue() == ""
 
 
 def test_trace_gaps_exits_1_on_an_error_level_gap(product, make_item, qm):

@@ -1,11 +1,18 @@
 """Serializers of releases, signatures and the trace engine's answers (matrix, gaps, diff, impact)."""
 
+from typing import TYPE_CHECKING, Any
+
 from rest_framework import serializers
 
 from qms.models import Signature, SignatureMeaning
 from traceability.api.serializers import UsernameField
+from traceability.gap_rules import FINDING_SEVERITIES, GAP_RULES_BY_SLUG
 from traceability.graph.matrix import DEFAULT_ROOT_KIND, ROOT_KINDS, ROW_STATUSES
+from traceability.kinds import LinkType
 from traceability.models import Release
+
+if TYPE_CHECKING:
+    from django.utils.functional import _StrPromise as StrPromise
 
 
 class ReleaseOutputSerializer(serializers.ModelSerializer):
@@ -99,10 +106,21 @@ class ReleaseStatusOutputSerializer(serializers.Serializer):
     signatures = serializers.IntegerField()
 
 
+def _unknown(what: str, choices: Any) -> dict[str, "str | StrPromise"]:
+    """An ``invalid_choice`` message that names the known values."""
+    return {"invalid_choice": f"unknown {what} '{{input}}' (known: {', '.join(str(c) for c in choices)})"}
+
+
 class MatrixQueryInputSerializer(serializers.Serializer):
-    status = serializers.MultipleChoiceField(choices=ROW_STATUSES, required=False)
+    status = serializers.MultipleChoiceField(
+        choices=ROW_STATUSES, required=False, error_messages=_unknown("status", ROW_STATUSES)
+    )
     gaps_only = serializers.BooleanField(required=False, default=False)
-    root_kind = serializers.ChoiceField(choices=[str(kind) for kind in ROOT_KINDS], default=str(DEFAULT_ROOT_KIND))
+    root_kind = serializers.ChoiceField(
+        choices=[str(kind) for kind in ROOT_KINDS],
+        default=str(DEFAULT_ROOT_KIND),
+        error_messages=_unknown("root kind", ROOT_KINDS),
+    )
 
 
 class MatrixRowOutputSerializer(serializers.Serializer):
@@ -166,5 +184,27 @@ class GapsPageOutputSerializer(serializers.Serializer):
 
 
 class GapsQueryInputSerializer(serializers.Serializer):
-    severity = serializers.ChoiceField(choices=["error", "warning"], required=False)
-    rule = serializers.CharField(required=False)
+    severity = serializers.ChoiceField(
+        choices=FINDING_SEVERITIES, required=False, error_messages=_unknown("severity", FINDING_SEVERITIES)
+    )
+    rule = serializers.ChoiceField(
+        choices=list(GAP_RULES_BY_SLUG), required=False, error_messages=_unknown("rule", GAP_RULES_BY_SLUG)
+    )
+
+
+class GraphQueryInputSerializer(serializers.Serializer):
+    release = serializers.CharField(
+        required=False, help_text="A release version: its baseline when frozen (default: the live graph)"
+    )
+
+
+class ItemTraceQueryInputSerializer(GraphQueryInputSerializer):
+    direction = serializers.ChoiceField(
+        choices=["upstream", "downstream"], error_messages=_unknown("direction", ["upstream", "downstream"])
+    )
+    link_type = serializers.MultipleChoiceField(
+        choices=LinkType.values,
+        required=False,
+        error_messages=_unknown("link type", LinkType.values),
+        help_text="Follow only these link types (repeatable; default: all)",
+    )

@@ -67,7 +67,7 @@ class ReleaseScopedMixin(ProductScopedMixin):
         return ReleaseOutputSerializer(release_get(product=self.product, version=release.version)).data
 
 
-def _paged(view: APIView, request: Request, rows: list[Any], head: dict[str, Any]) -> Response:
+def paged_response(view: APIView, request: Request, rows: list[Any], head: dict[str, Any]) -> Response:
     """A page of in-memory rows in the API's list shape, after the answer's header fields."""
     paginator = Pagination()
     page: list[Any] = paginator.paginate_queryset(rows, request, view=view) or []  # type: ignore[arg-type]
@@ -214,7 +214,7 @@ class ReleaseStatusView(ReleaseScopedMixin, APIView):
         return Response(release_status(release=self.release))
 
 
-def _query(serializer_class: type, request: Request) -> dict[str, Any]:
+def query_params(serializer_class: type, request: Request) -> dict[str, Any]:
     serializer = serializer_class(data=request.query_params)
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
@@ -226,14 +226,14 @@ class MatrixView(ReleaseScopedMixin, APIView):
 
     @extend_schema(parameters=[MatrixQueryInputSerializer], responses=MatrixPageOutputSerializer)
     def get(self, request: Request, product_key: str, version: str | None = None) -> Response:
-        query = _query(MatrixQueryInputSerializer, request)
+        query = query_params(MatrixQueryInputSerializer, request)
         matrix = matrix_build(graph_load(product=self.product, release=self.release), root_kind=query["root_kind"])
         rows = matrix.rows
         if query.get("status"):
             rows = [row for row in rows if row.status in query["status"]]
         if query["gaps_only"]:
             rows = [row for row in rows if row.gaps]
-        return _paged(self, request, rows, {**matrix.header(), "coverage": matrix.coverage.as_dict()})
+        return paged_response(self, request, rows, {**matrix.header(), "coverage": matrix.coverage.as_dict()})
 
 
 class ReverseMatrixView(ReleaseScopedMixin, APIView):
@@ -243,7 +243,7 @@ class ReverseMatrixView(ReleaseScopedMixin, APIView):
     def get(self, request: Request, product_key: str, version: str | None = None) -> Response:
         graph, rows = reverse_matrix_for_release(product=self.product, release=self.release)
         head = {"product": self.product.key, "release": version, "frozen": graph.is_frozen}
-        return _paged(self, request, rows, head)
+        return paged_response(self, request, rows, head)
 
 
 class RiskTraceView(ReleaseScopedMixin, APIView):
@@ -258,7 +258,7 @@ class RiskTraceView(ReleaseScopedMixin, APIView):
             "frozen": graph.is_frozen,
             "risk_matrix": graph.product.risk_matrix,
         }
-        return _paged(self, request, rows, head)
+        return paged_response(self, request, rows, head)
 
 
 class GapsView(ReleaseScopedMixin, APIView):
@@ -266,7 +266,7 @@ class GapsView(ReleaseScopedMixin, APIView):
 
     @extend_schema(parameters=[GapsQueryInputSerializer], responses=GapsPageOutputSerializer)
     def get(self, request: Request, product_key: str, version: str | None = None) -> Response:
-        query = _query(GapsQueryInputSerializer, request)
+        query = query_params(GapsQueryInputSerializer, request)
         graph = graph_load(product=self.product, release=self.release)
         report = gaps_find(graph)
         findings = report.findings
@@ -283,7 +283,7 @@ class GapsView(ReleaseScopedMixin, APIView):
             "warnings": report.warnings,
             "by_rule": report.by_rule(),
         }
-        return _paged(self, request, findings, head)
+        return paged_response(self, request, findings, head)
 
 
 class DiffView(ProductScopedMixin, APIView):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from traceability.api import release_views, reports, views
+from traceability.api import graph_views, release_views, reports, views
 from traceability.api.evidence.urls import urlpatterns as evidence_urlpatterns
 
 urlpatterns = [
@@ -97,6 +97,13 @@ urlpatterns = [
         release_views.ItemImpactView.as_view(),
         name="api-item-impact",
     ),
+    path(
+        "products/<str:product_key>/items/<str:key>/trace/",
+        graph_views.ItemTraceView.as_view(),
+        name="api-item-trace",
+    ),
+    path("products/<str:product_key>/orphans/", graph_views.OrphanListView.as_view(), name="api-orphans"),
+    path("products/<str:product_key>/cycles/", graph_views.CycleListView.as_view(), name="api-cycles"),
     path(
         "products/<str:product_key>/releases/<str:version>/report.pdf",
         reports.ReleaseReportView.as_view(),

@@ -10,9 +10,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from traceability.gap_rules import GAP_RULES, Severity, rule_severities
-from traceability.graph.model import FAIL, TraceGraph, TraceLink, without_gc
+from traceability.graph.model import FAIL, PASS, TraceGraph, TraceLink, without_gc
 from traceability.graph.risk import RiskLevel, RiskRow, risk_trace_rows
-from traceability.graph.verification import Verifier
+from traceability.graph.verification import (
+    NO_TEST_NOR_REQUIREMENT,
+    NOT_APPLICABLE,
+    NOT_VERIFIED,
+    VERIFIED,
+    Verifier,
+)
 from traceability.kinds import ItemKind, ItemStatus, LinkType
 
 REQUIREMENT_KINDS = (ItemKind.SYSTEM_REQUIREMENT, ItemKind.SOFTWARE_REQUIREMENT)
@@ -134,14 +140,33 @@ class _Checks:
                 yield (item.key,), message, ()
 
     def requirement_without_verification(self) -> Iterator[Hit]:
+        """A requirement whose matrix status is ``not_verified``: no verifying test and no
+        rationale, or a verifying test without a passing result in this release (a failing or
+        suspect one is ``test_failed`` / ``suspect_link``)."""
         graph = self.graph
+        verifier = self.verifier
         for kind in REQUIREMENT_KINDS:
             for item in self.active(kind):
-                if self.verifier.has_verification(item.key):
-                    continue
-                if kind == ItemKind.SYSTEM_REQUIREMENT and graph.sources(item.key, LinkType.DERIVES_FROM):
+                key = item.key
+                if (
+                    kind == ItemKind.SYSTEM_REQUIREMENT
+                    and not graph.sources(key, LinkType.VERIFIES)
+                    and graph.sources(key, LinkType.DERIVES_FROM)
+                ):
                     continue  # verified through the requirements derived from it
-                yield (item.key,), f"no test verifies {item.key} and it has no verification_rationale", ()
+                verification = verifier.of(key)
+                if verification.status != NOT_VERIFIED:
+                    continue
+                if not verification.tests:
+                    yield (key,), f"no test verifies {key} and it has no verification_rationale", ()
+                    continue
+                missing = [test for test in verification.tests if test.verdict != PASS]
+                listed = ", ".join(f"{test.key} ({test.result or 'no result'})" for test in missing)
+                yield (
+                    (key, *(test.key for test in missing)),
+                    f"{key} has no passing result in {self.in_release}: {listed}",
+                    (),
+                )
 
     def requirement_without_architecture(self) -> Iterator[Hit]:
         graph = self.graph
@@ -192,9 +217,18 @@ class _Checks:
                 yield (row.key,), f"{row.key} has an unacceptable initial risk ({level}) and no risk control", ()
 
     def risk_control_not_verified(self) -> Iterator[Hit]:
+        """A risk control that the risk trace does not count as verified: a verifying test of its
+        own, or of a software requirement implementing it, must pass in this release (or the
+        control is not applicable, with a ``verification_rationale``)."""
         for item in self.active(ItemKind.RISK_CONTROL):
-            if not self.verifier.has_verification(item.key):
-                yield (item.key,), f"no test verifies risk control {item.key} (nor a requirement implementing it)", ()
+            verification = self.verifier.of(item.key)
+            if verification.status in (VERIFIED, NOT_APPLICABLE):
+                continue
+            if verification.reason == NO_TEST_NOR_REQUIREMENT:
+                message = f"no test verifies risk control {item.key} (nor a requirement implementing it)"
+            else:
+                message = f"risk control {item.key} is not verified in {self.in_release}: {verification.reason}"
+            yield (item.key,), message, ()
 
     def residual_risk_unacceptable(self) -> Iterator[Hit]:
         for row in self.risks:

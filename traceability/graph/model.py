@@ -315,6 +315,19 @@ class TraceGraph:
         return [link for link in self.links if link.source in active and link.target in active]
 
     @cached_property
+    def standard_codes(self) -> dict[str, str]:
+        """Standard slug → code (``iec-62304-2015`` → ``IEC 62304``) of the product's standards,
+        from the applicable clauses already loaded."""
+        return {clause.ref.partition(":")[0]: clause.standard.partition(":")[0] for clause in self.clauses}
+
+    def clause_label(self, ref: str) -> str:
+        """A readable clause reference: ``iec-62304-2015:5.2.1`` → ``IEC 62304 5.2.1`` (the
+        reference itself when its standard is not one of the product's)."""
+        slug, _, number = ref.partition(":")
+        code = self.standard_codes.get(slug)
+        return f"{code} {number}" if code else ref
+
+    @cached_property
     def nx(self) -> "nx.DiGraph":
         """Directed graph of the non-obsolete items: an edge source → target per link, with the
         set of its link types in the edge attribute ``types``. (networkx is imported here: the

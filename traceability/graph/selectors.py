@@ -5,39 +5,70 @@ A frozen release is answered from its baseline; a draft release (or no release) 
 database, with the evidence bound to the release.
 """
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count
 
-from qms.errors import Conflict, NotFound
+from qms.errors import Conflict, InvalidInput, NotFound
 from qms.models import Signature
 from traceability.graph.diff import BaselineDiff, graph_diff
 from traceability.graph.gaps import GapReport, gaps_find, suspect_links_of
 from traceability.graph.load import BaselineCorrupt, graph_from_baseline_text, graph_load_live, iso, release_info
 from traceability.graph.matrix import DEFAULT_ROOT_KIND, ReverseRow, reverse_rows
-from traceability.graph.model import TraceGraph, TraceLink
+from traceability.graph.model import TraceGraph, TraceItem, TraceLink
 from traceability.graph.risk import RiskRow, risk_trace_rows
 from traceability.graph.summary import Matrix, matrix_build
+from traceability.kinds import LinkType
 from traceability.models import Baseline, Product, Release, ReleaseState
 
 if TYPE_CHECKING:
-    from traceability.graph.walks import Impact
+    from traceability.graph.walks import Cycle, Impact, ItemRef, Trace
+
+
+@dataclass
+class ItemWalks:
+    """The walks the item page shows, from one graph: impact of a change, upstream, downstream."""
+
+    impact: "Impact"
+    upstream: "Trace"
+    downstream: "Trace"
+
+
+def baseline_missing(release: Release, product: Product | None = None) -> Conflict:
+    """The error for a frozen release whose baseline row is gone (never answered from live data)."""
+    return Conflict(
+        f"{(product or release.product).key} {release.version} was frozen at {iso(release.frozen_at)} but its "
+        "baseline is missing; it is never replaced by live data (restore the baseline from a backup)",
+        code="baseline_missing",
+        version=release.version,
+    )
+
+
+def baseline_corrupt(release: Release, exc: BaselineCorrupt) -> Conflict:
+    """The error for a baseline that no longer matches its SHA-256 (never used)."""
+    return Conflict(str(exc), code="baseline_corrupt", version=release.version)
 
 
 def graph_load(*, product: Product, release: Release | None = None) -> TraceGraph:
     """The graph of a release: its baseline when frozen, otherwise live data with the evidence
-    bound to the release. Without a release: live data with the newest result per test case."""
+    bound to the release. Without a release: live data with the newest result per test case.
+
+    A frozen release is never answered from live data: a baseline that no longer matches its
+    hash (``baseline_corrupt``) or that is gone (``baseline_missing``) is a Conflict (409)."""
     if release is None:
         return graph_load_live(product=product)
     row = Baseline.objects.filter(release=release).values_list("content", "sha256", "created_at").first()
     if row is None:
+        if release.frozen_at is not None:
+            raise baseline_missing(release, product)
         return graph_load_live(product=product, release=release)
     content, sha256, created_at = row
     info = release_info(release, baseline_sha256=sha256, taken_at=iso(created_at))
     try:
         return graph_from_baseline_text(content, sha256, release=info)
     except BaselineCorrupt as exc:
-        raise Conflict(str(exc), code="baseline_corrupt", version=release.version) from exc
+        raise baseline_corrupt(release, exc) from exc
 
 
 def matrix_for_release(
@@ -103,12 +134,80 @@ def items_impacted_by(*, product: Product, key: str) -> "Impact":
     from traceability.graph.walks import Impact, impact_of
 
     graph = graph_load_live(product=product)
-    item = graph.items.get(key)
-    if item is None:
-        raise NotFound(f"{product.key} has no item {key!r}", product=product.key, key=key)
+    item = _item_of(graph, product, key)
     if item.is_obsolete:
         return Impact(key=key, kind=item.kind, items=[], clauses=[])
     return impact_of(graph, key)
+
+
+def _item_of(graph: TraceGraph, product: Product, key: str) -> TraceItem:
+    item = graph.items.get(key)
+    if item is None:
+        raise NotFound(f"{product.key} has no item {key!r}", product=product.key, key=key)
+    return item
+
+
+def item_trace(
+    *,
+    product: Product,
+    key: str,
+    direction: str,
+    release: Release | None = None,
+    link_types: list[str] | None = None,
+) -> tuple[TraceGraph, "Trace"]:
+    """Everything upstream or downstream of an item (of a release's baseline, or live), with
+    depth, shortest path and suspect flags; through ``link_types`` only when given."""
+    from traceability.graph.walks import DIRECTIONS, Trace, trace_of
+
+    if direction not in DIRECTIONS:
+        raise InvalidInput(
+            f"direction: unknown direction {direction!r} (known: {', '.join(DIRECTIONS)})", field="direction"
+        )
+    unknown = sorted(set(link_types or ()) - set(LinkType.values))
+    if unknown:
+        raise InvalidInput(
+            f"link_type: unknown link type {unknown[0]!r} (known: {', '.join(LinkType.values)})", field="link_type"
+        )
+    graph = graph_load(product=product, release=release)
+    item = _item_of(graph, product, key)
+    if item.is_obsolete:
+        return graph, Trace(key=key, kind=item.kind, direction=direction, link_types=sorted(link_types or []), items=[])
+    return graph, trace_of(graph, key, direction=direction, link_types=link_types)
+
+
+def item_walks(*, product: Product, key: str) -> ItemWalks:
+    """Impact, upstream and downstream of an item on the live graph, loaded once."""
+    from traceability.graph.walks import DOWNSTREAM, UPSTREAM, Impact, Trace, impact_of, trace_of
+
+    graph = graph_load_live(product=product)
+    item = _item_of(graph, product, key)
+    if item.is_obsolete:  # not part of the walked graph
+        return ItemWalks(
+            impact=Impact(key=key, kind=item.kind, items=[], clauses=[]),
+            upstream=Trace(key=key, kind=item.kind, direction=UPSTREAM, link_types=[], items=[]),
+            downstream=Trace(key=key, kind=item.kind, direction=DOWNSTREAM, link_types=[], items=[]),
+        )
+    return ItemWalks(
+        impact=impact_of(graph, key),
+        upstream=trace_of(graph, key, direction=UPSTREAM),
+        downstream=trace_of(graph, key, direction=DOWNSTREAM),
+    )
+
+
+def orphans_for_release(*, product: Product, release: Release | None = None) -> tuple[TraceGraph, list["ItemRef"]]:
+    """Non-obsolete items linked to no other non-obsolete item (documents aside)."""
+    from traceability.graph.walks import orphan_items
+
+    graph = graph_load(product=product, release=release)
+    return graph, orphan_items(graph)
+
+
+def cycles_for_release(*, product: Product, release: Release | None = None) -> tuple[TraceGraph, list["Cycle"]]:
+    """Cycles of derives_from or part_of links (none unless data was written around the services)."""
+    from traceability.graph.walks import hierarchy_cycles
+
+    graph = graph_load(product=product, release=release)
+    return graph, hierarchy_cycles(graph)
 
 
 def suspect_links_for_release(*, product: Product, release: Release | None = None) -> list[TraceLink]:

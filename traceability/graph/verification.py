@@ -15,6 +15,8 @@ SUSPECT = "suspect"
 NOT_APPLICABLE = "not_applicable"
 ROW_STATUSES = (VERIFIED, NOT_VERIFIED, FAILED, SUSPECT, NOT_APPLICABLE)
 
+NO_TEST_NOR_REQUIREMENT = "no verifying test and no implementing requirement"  # reason of a bare risk control
+
 IMPLEMENTS, VERIFIES = LinkType.IMPLEMENTS.value, LinkType.VERIFIES.value
 
 # Links whose suspect flag makes a row suspect.
@@ -141,24 +143,10 @@ class Verifier:
         if not requirements:
             if rationale:
                 return Verification(NOT_APPLICABLE, "not applicable", rationale, [], suspect)
-            return Verification(NOT_VERIFIED, "no verifying test and no implementing requirement", "", [], suspect)
+            return Verification(NOT_VERIFIED, NO_TEST_NOR_REQUIREMENT, "", [], suspect)
         statuses = {req: self.of(req).status for req in requirements}
         for status in (FAILED, SUSPECT, NOT_VERIFIED):
             named = [req for req, req_status in statuses.items() if req_status == status]
             if named:
                 return Verification(status, f"implementing requirement {status}: {', '.join(named)}", "", [], suspect)
         return Verification(VERIFIED, f"verified through {', '.join(requirements)}", "", [], suspect)
-
-    def has_verification(self, key: str) -> bool:
-        """Trace-level check (results aside): a verifying test, a rationale, or for a risk control
-        an implementing software requirement that has a verifying test."""
-        graph = self.graph
-        item = graph.items[key]
-        if graph.sources(key, VERIFIES) or item.attr("verification_rationale"):
-            return True
-        if item.kind == ItemKind.RISK_CONTROL:
-            return any(
-                graph.items[req].kind == ItemKind.SOFTWARE_REQUIREMENT and graph.sources(req, VERIFIES)
-                for req in graph.sources(key, IMPLEMENTS)
-            )
-        return False

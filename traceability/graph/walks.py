@@ -55,8 +55,14 @@ def downstream_of(graph: TraceGraph, key: str, *, link_types: Iterable[str] | No
     return sorted(nx.ancestors(_view(graph, link_types), key), key=natural_key)
 
 
+UPSTREAM, DOWNSTREAM = "upstream", "downstream"
+DIRECTIONS = (UPSTREAM, DOWNSTREAM)
+
+
 @dataclass(slots=True)
 class ImpactedItem:
+    """An item reached by a walk from another (impact, upstream, downstream)."""
+
     key: str
     kind: str
     title: str
@@ -111,6 +117,83 @@ class Impact:
         }
 
 
+@dataclass
+class Trace:
+    """Everything upstream (what the item depends on) or downstream (what depends on it) of an
+    item, transitively, each with the shortest path from the item."""
+
+    key: str
+    kind: str
+    direction: str  # "upstream" or "downstream"
+    link_types: list[str]  # the link types followed (empty: all)
+    items: list[ImpactedItem]
+
+    def counts(self) -> dict[str, int]:
+        """Reached items per kind, in the order of the item kinds."""
+        counted = Counter(item.kind for item in self.items)
+        return {kind.value: counted[kind.value] for kind in ItemKind if counted[kind.value]}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "kind": self.kind,
+            "direction": self.direction,
+            "link_types": self.link_types,
+            "counts": self.counts(),
+            "items": [item.as_dict() for item in self.items],
+        }
+
+
+def _suspect_pairs(graph: TraceGraph) -> set[tuple[str, str]]:
+    return {(link.source, link.target) for link in graph.links if link.suspect}
+
+
+def _reached(
+    graph: TraceGraph, key: str, paths: dict[str, list[str]], suspect_pairs: set[tuple[str, str]]
+) -> list[ImpactedItem]:
+    """The items of ``paths`` (shortest paths from ``key``) but ``key``, by depth then key; an
+    item is suspect when a link of its path's last hop is suspect now."""
+    items = graph.items
+    reached = []
+    for other, path in paths.items():
+        if other == key:
+            continue
+        previous = path[-2]
+        item = items[other]
+        reached.append(
+            ImpactedItem(
+                key=other,
+                kind=item.kind,
+                title=item.title,
+                depth=len(path) - 1,
+                path=path,
+                suspect=(other, previous) in suspect_pairs or (previous, other) in suspect_pairs,
+            )
+        )
+    reached.sort(key=lambda entry: (entry.depth, natural_key(entry.key)))
+    return reached
+
+
+def trace_of(graph: TraceGraph, key: str, *, direction: str, link_types: Iterable[str] | None = None) -> Trace:
+    """Everything ``direction`` (``upstream`` or ``downstream``) of ``key``, transitively, through
+    links of ``link_types`` (all when None), with the shortest path to each."""
+    _require(graph, key)
+    if direction not in DIRECTIONS:
+        raise ValueError(f"direction must be one of {DIRECTIONS}, not {direction!r}")
+    wanted = sorted(set(link_types)) if link_types else []
+    view = _view(graph, wanted or None)
+    if direction == DOWNSTREAM:
+        view = view.reverse(copy=False)
+    paths: dict[str, list[str]] = nx.single_source_shortest_path(view, key)
+    return Trace(
+        key=key,
+        kind=graph.items[key].kind,
+        direction=direction,
+        link_types=wanted,
+        items=_reached(graph, key, paths, _suspect_pairs(graph)),
+    )
+
+
 def impact_of(graph: TraceGraph, key: str) -> Impact:
     """What a change to ``key`` impacts: everything downstream of it (transitively) through
     trace links, with the shortest path; plus the risk controls implemented by an impacted
@@ -129,26 +212,28 @@ def impact_of(graph: TraceGraph, key: str) -> Impact:
                 for test in graph.sources(control, LinkType.VERIFIES):
                     if test not in paths:
                         paths[test] = [*paths[control], test]
-    suspect_pairs = {(link.source, link.target) for link in graph.links if link.suspect}
-    result = []
-    for impacted, path in paths.items():
-        if impacted == key:
-            continue
-        item = items[impacted]
-        previous = path[-2]
-        result.append(
-            ImpactedItem(
-                key=impacted,
-                kind=item.kind,
-                title=item.title,
-                depth=len(path) - 1,
-                path=path,
-                suspect=(impacted, previous) in suspect_pairs or (previous, impacted) in suspect_pairs,
-            )
-        )
-    result.sort(key=lambda entry: (entry.depth, natural_key(entry.key)))
+    result = _reached(graph, key, paths, _suspect_pairs(graph))
     clauses = sorted({ref for impacted in paths for ref in graph.clause_links.get(impacted, ())})
     return Impact(key=key, kind=items[key].kind, items=result, clauses=clauses)
+
+
+@dataclass(slots=True)
+class ItemRef:
+    key: str
+    kind: str
+    title: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "kind": self.kind, "title": self.title}
+
+
+@dataclass(slots=True)
+class Cycle:
+    link_type: str
+    keys: list[str]  # starting with the smallest key; each links to the next, the last to the first
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"link_type": self.link_type, "keys": self.keys}
 
 
 def orphans_of(graph: TraceGraph) -> list[str]:
@@ -159,12 +244,23 @@ def orphans_of(graph: TraceGraph) -> list[str]:
     )
 
 
-def cycles_of(graph: TraceGraph) -> list[list[str]]:
-    """Cycles of hierarchy links (derives_from, part_of). The link services never create one;
-    a non-empty answer means data was written around them."""
+def orphan_items(graph: TraceGraph) -> list[ItemRef]:
+    """``orphans_of`` with each item's kind and title."""
+    items = graph.items
+    return [ItemRef(key, items[key].kind, items[key].title) for key in orphans_of(graph)]
+
+
+def hierarchy_cycles(graph: TraceGraph) -> list[Cycle]:
+    """Cycles of hierarchy links (derives_from, part_of), each with its link type. The link
+    services never create one; a non-empty answer means data was written around them."""
     found = []
     for link_type in sorted(HIERARCHY_LINK_TYPES):
         for cycle in nx.simple_cycles(_view(graph, [link_type])):
             start = min(range(len(cycle)), key=lambda index: natural_key(cycle[index]))
-            found.append(cycle[start:] + cycle[:start])
-    return sorted(found, key=lambda cycle: [natural_key(key) for key in cycle])
+            found.append(Cycle(str(link_type), cycle[start:] + cycle[:start]))
+    return sorted(found, key=lambda cycle: ([natural_key(key) for key in cycle.keys], cycle.link_type))
+
+
+def cycles_of(graph: TraceGraph) -> list[list[str]]:
+    """The keys of each of ``hierarchy_cycles``."""
+    return [cycle.keys for cycle in hierarchy_cycles(graph)]

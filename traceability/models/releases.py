@@ -1,6 +1,7 @@
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -10,6 +11,23 @@ from traceability.models.products import Product
 
 SHA_VALIDATOR = RegexValidator(r"^[0-9a-f]{7,40}$", "A git commit SHA: 7 to 40 lower-case hex digits")
 VERSION_VALIDATOR = RegexValidator(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$", "A version such as 1.2.0 or 2024.1-rc1")
+RESERVED_VERSIONS = ("live",)  # names the live graph: baseline_diff PRODUCT V1 live, GET .../diff/?to=live
+
+
+def reserved_version_problem(version: str) -> str | None:
+    """Why a version name cannot be used, or None (compared without regard to case)."""
+    if version.strip().lower() in RESERVED_VERSIONS:
+        return (
+            f"{version.strip()!r} is reserved: it names the live graph (baseline_diff PRODUCT V1 live, "
+            "/diff/?to=live); choose another version"
+        )
+    return None
+
+
+def version_not_reserved(value: str) -> None:
+    problem = reserved_version_problem(value)
+    if problem:
+        raise ValidationError(problem, code="reserved")
 
 
 class ReleaseState(models.TextChoices):
@@ -28,7 +46,7 @@ class Release(models.Model):
     """
 
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="releases")
-    version = models.CharField(max_length=64, validators=[VERSION_VALIDATOR])
+    version = models.CharField(max_length=64, validators=[VERSION_VALIDATOR, version_not_reserved])
     git_tag = models.CharField(max_length=255, blank=True)
     commit_sha = models.CharField(max_length=40, blank=True, validators=[SHA_VALIDATOR])
     state = models.CharField(max_length=16, choices=ReleaseState.choices, default=ReleaseState.DRAFT)

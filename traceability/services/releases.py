@@ -12,12 +12,14 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from qms.canonical import sha256_hex
 from qms.errors import Conflict, Forbidden, InvalidInput
 from qms.models import Signature, SignatureMeaning
 from qms.roles import Scope, user_write_scopes
 from qms.services import audit_record, signature_apply
 from traceability.graph.gaps import gaps_find
 from traceability.graph.load import (
+    BaselineCorrupt,
     baseline_content,
     baseline_serialise,
     graph_from_baseline_text,
@@ -25,7 +27,9 @@ from traceability.graph.load import (
     iso,
     release_info,
 )
+from traceability.graph.selectors import baseline_corrupt, baseline_missing
 from traceability.models import Baseline, Product, Release, ReleaseState
+from traceability.models.releases import reserved_version_problem
 
 RELEASE_RECORD_TYPE = "traceability.release"
 APPROVAL_MEANINGS = (SignatureMeaning.APPROVAL, SignatureMeaning.RESPONSIBILITY)
@@ -66,6 +70,13 @@ def _full_clean(release: Release) -> None:
         raise InvalidInput(f"{field}: {messages[0]}", field=field) from exc
 
 
+def _version_allowed(version: str) -> None:
+    """A reserved version (``live``) is refused before anything is looked up or written."""
+    problem = reserved_version_problem(version)
+    if problem:
+        raise InvalidInput(f"version: {problem}", field="version", code="version_reserved")
+
+
 def _audit(release: Release, action: str, actor: User | None, before: Any = None, note: str = "") -> None:
     product = release.product
     audit_record(
@@ -97,6 +108,7 @@ def release_create(
     notes: str = "",
 ) -> Release:
     """A new draft release of the product."""
+    _version_allowed(version)
     if Release.objects.filter(product=product, version=version).exists():
         raise Conflict(f"{product.key} already has a release {version}", field="version", version=version)
     release = Release(
@@ -141,6 +153,7 @@ def release_freeze(
     and the commits linked to items, as canonical JSON with its SHA-256. Freezing a release that
     is not a draft raises Conflict (409).
     """
+    _version_allowed(version)
     release = Release.objects.select_for_update().filter(product=product, version=version).first()
     if release is None:
         release = release_create(
@@ -195,10 +208,19 @@ def release_freeze(
 
 
 def _baseline_of(release: Release) -> tuple[str, str]:
+    """The stored text and SHA-256 of the release's baseline, checked against each other:
+    nothing is signed over a baseline that is gone or altered."""
     row = Baseline.objects.filter(release=release).values_list("content", "sha256").first()
     if row is None:
+        if release.frozen_at is not None:
+            raise baseline_missing(release)
         raise Conflict(f"{release_repr(release)} has no baseline; freeze it first", code="release_not_frozen")
-    return row
+    content, sha256 = row
+    if sha256_hex(content.encode()) != sha256:
+        raise baseline_corrupt(
+            release, BaselineCorrupt(f"baseline of {release.version} does not match its SHA-256 {sha256}")
+        )
+    return content, sha256
 
 
 def _signable(release: Release, *, signer: User, states: tuple[str, ...], what: str) -> tuple[Release, str, str]:
@@ -259,7 +281,10 @@ def release_approve(
             field="meaning",
         )
     release, content, sha256 = _signable(release, signer=signer, states=(ReleaseState.FROZEN,), what="approved")
-    graph = graph_from_baseline_text(content, sha256, release=release_info(release, baseline_sha256=sha256))
+    try:
+        graph = graph_from_baseline_text(content, sha256, release=release_info(release, baseline_sha256=sha256))
+    except BaselineCorrupt as exc:
+        raise baseline_corrupt(release, exc) from exc
     report = gaps_find(graph)
     errors = [finding for finding in report.findings if finding.severity == "error"]
     if errors:

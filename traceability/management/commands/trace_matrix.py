@@ -33,12 +33,14 @@ class Command(DomainCommand):
             raise CommandError("--format xlsx needs -o FILE")
         matrix = matrix_for_release(product=product, release=release, root_kind=options["root_kind"])
         data = matrix_export(matrix, options["format"])
+        # the CSV holds rows only (tools parse it): what it is from is said on stderr, for every format
+        where = f"{release.version} ({'frozen' if matrix.frozen else 'not frozen'})" if release else "live (not frozen)"
         if options["output"]:
             try:
                 Path(options["output"]).write_bytes(data)
             except OSError as exc:
                 raise CommandError(f"cannot write {options['output']}: {exc.strerror}") from exc
-            where = f"{release.version} ({'frozen' if matrix.frozen else 'not frozen'})" if release else "live"
             self.stderr.write(f"Wrote {len(matrix.rows)} rows of {product.key} {where} to {options['output']}")
         else:
             self.stdout.write(data.decode(), ending="")
+            self.stderr.write(f"{len(matrix.rows)} rows of {product.key} {where}")
