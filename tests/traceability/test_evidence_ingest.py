@@ -368,3 +368,135 @@ def test_bound_results_cost_one_query_for_one_and_many_results(
         assert len(list(bound_results(product=product, release=Release(product=product, version="1.0.0")))) == 1
     with django_assert_num_queries(1):
         assert len(list(bound_results(product=product, release=Release(product=product, version="2.0.0")))) == 10
+
+
+FULL_SHA = "3f2c9e1" + "a" * 33
+
+
+@pytest.mark.parametrize(
+    ("run_sha", "release_sha", "bound"),
+    [
+        ("3f2c9e1", FULL_SHA, True),  # CI posted a short SHA (git rev-parse --short)
+        (FULL_SHA, "3f2c9e1", True),  # the release was given a short SHA
+        (FULL_SHA[:12], FULL_SHA[:9], True),
+        (FULL_SHA, FULL_SHA, True),
+        ("3f2c9e2", FULL_SHA, False),  # another commit
+        ("3f2c9e1" + "b" * 33, FULL_SHA, False),  # same short prefix, another full SHA
+    ],
+)
+def test_a_run_binds_to_a_release_by_a_short_or_full_sha(small_graph, developer, run_sha, release_sha, bound):
+    product = small_graph["SRS-1"].product
+    results_record(
+        product=product,
+        run=run_input_clean(commit_sha=run_sha),
+        results=[{"test_id": "tests/test_dose.py::test_round", "status": "passed"}],
+        actor=developer,
+    )
+    release = Release(product=product, version="9.9.9", commit_sha=release_sha)
+    assert [r.status for r in bound_results(product=product, release=release)] == (["passed"] if bound else [])
+
+
+def test_short_sha_binding_costs_one_query(small_graph, make_item, developer, django_assert_num_queries):
+    product = small_graph["SRS-1"].product
+    for number in range(2, 12):
+        make_item(f"TC-{number}", "test_case", attributes={"test_id": f"t{number}"})
+    results_record(
+        product=product,
+        run=run_input_clean(commit_sha="3f2c9e1"),
+        results=[{"test_id": f"t{n}", "status": "passed"} for n in range(2, 12)],
+        actor=developer,
+    )
+    for release_sha in ("3f2c9e1", FULL_SHA):
+        release = Release(product=product, version="9.9.9", commit_sha=release_sha)
+        with django_assert_num_queries(1):
+            assert len(list(bound_results(product=product, release=release))) == 10
+
+
+JEST_DUPLICATES = b"""<?xml version="1.0" encoding="UTF-8"?>
+<testsuites name="jest tests" tests="2" failures="1">
+  <testsuite name="a" tests="1" failures="1" timestamp="2026-03-03T09:21:04">
+    <testcase classname="rounds down" name="rounds down" file="src/a.test.js" time="0.004">
+      <failure>Error: expected 0.05, got 0.1</failure>
+    </testcase>
+  </testsuite>
+  <testsuite name="b" tests="1" failures="0" timestamp="2026-03-03T09:21:05">
+    <testcase classname="rounds down" name="rounds down" file="src/b.test.js" time="0.002"/>
+  </testsuite>
+</testsuites>"""
+
+
+def test_within_one_run_the_worst_result_of_a_duplicate_test_id_wins(small_graph, developer):
+    """jest-junit identifiers are test names: the same name in a.test.js (fails) and b.test.js (passes)."""
+    product = small_graph["SRS-1"].product
+    xml = JEST_DUPLICATES.replace(b' file="src/a.test.js"', b"").replace(b' file="src/b.test.js"', b"")
+    report = junit_ingest(
+        product=product, files=[("jest.xml", xml)], run=run_input_clean(version="1.0.0"), actor=developer
+    )
+    results = list(report.run.results.order_by("id").values_list("test_identifier", "status"))
+    assert results == [("rounds down", "failed"), ("rounds down", "passed")]  # both kept as evidence
+    release = Release(product=product, version="1.0.0")
+    assert [r.status for r in bound_results(product=product, release=release)] == ["failed"]
+
+    # A later run of the test case wins, whatever the earlier run said.
+    results_record(
+        product=product,
+        run=run_input_clean(version="1.0.0", started_at=datetime(2026, 3, 4, tzinfo=UTC)),
+        results=[{"test_id": "rounds down", "status": "passed"}],
+        actor=developer,
+    )
+    assert [r.status for r in bound_results(product=product, release=release)] == ["passed"]
+
+
+@pytest.mark.parametrize(
+    ("statuses", "winner"),
+    [
+        (["passed", "skipped"], "skipped"),
+        (["skipped", "failed"], "failed"),
+        (["error", "failed"], "error"),
+        (["failed", "error", "passed"], "error"),
+        (["passed", "passed"], "passed"),
+    ],
+)
+def test_the_explicit_severity_order_within_a_run(small_graph, developer, statuses, winner):
+    product = small_graph["SRS-1"].product
+    results_record(
+        product=product,
+        run=run_input_clean(version="1.0.0"),
+        results=[{"test_id": "tests/test_dose.py::test_round", "status": status} for status in statuses],
+        actor=developer,
+    )
+    release = Release(product=product, version="1.0.0")
+    assert [r.status for r in bound_results(product=product, release=release)] == [winner]
+
+
+def test_jest_identifiers_include_the_file_when_jest_junit_writes_it(small_graph, developer):
+    product = small_graph["SRS-1"].product
+    report = junit_ingest(
+        product=product, files=[("jest.xml", JEST_DUPLICATES)], run=run_input_clean(version="1.0.0"), actor=developer
+    )
+    assert sorted(report.run.results.values_list("test_identifier", "status")) == [
+        ("src/a.test.js::rounds down", "failed"),
+        ("src/b.test.js::rounds down", "passed"),
+    ]
+    statuses = {r.test_identifier: r.status for r in bound_results(product=product, release=None)}
+    assert statuses == {"src/a.test.js::rounds down": "failed", "src/b.test.js::rounds down": "passed"}
+
+
+def test_a_key_in_a_go_failure_body_links_the_requirement(small_graph, developer):
+    xml = b"""<testsuites><testsuite name="github.com/acme/dose" tests="1">
+    <properties><property name="go.version" value="go1.22"/></properties>
+    <testcase name="TestMax" classname="github.com/acme/dose"><failure message="Failed"><![CDATA[
+    dose_test.go:42: SRS-1 bolus 30.00 U exceeds the maximum]]></failure></testcase></testsuite></testsuites>"""
+    report = junit_ingest(
+        product=small_graph["SRS-1"].product,
+        files=[("go.xml", xml)],
+        run=run_input_clean(version="1.0.0"),
+        actor=developer,
+    )
+    result = report.run.results.get()
+    assert (result.test_identifier, result.status, result.requirement_keys) == (
+        "github.com/acme/dose.TestMax",
+        "failed",
+        ["SRS-1"],
+    )
+    assert Link.objects.filter(source=result.test_case, target=small_graph["SRS-1"], link_type="verifies").exists()
