@@ -11,8 +11,10 @@ Each ``<testcase>`` becomes a :class:`JunitCase` with a stable identifier (docs/
 flavour        identifier
 =============  ==========================================================================
 pytest         the pytest node id, ``tests/test_dose.py::TestRound::test_down[1]``
-               (from ``file`` when present, else from ``classname``: the dotted parts
-               before the first capitalised one are the module path)
+               (from ``file`` when present, else from ``classname``: the dotted parts up
+               to the last test module, ``test_*`` / ``*_test``, are the module path)
+jest-junit     ``file::name`` when jest-junit writes the ``file`` attribute
+               (``addFileAttribute``), else ``name``
 others         ``classname.name`` (Surefire ``com.acme.DoseTest.roundsDown``, go
                ``github.com/acme/dose.TestRound/SRS-012_down``), or ``name`` alone when
                ``classname`` is empty or equal to ``name`` (ctest, jest-junit)
@@ -30,15 +32,18 @@ from django.conf import settings
 
 from qms.errors import InvalidInput
 from traceability.models import ResultStatus
+from traceability.models.evidence import STATUS_SEVERITY
 from traceability.services.evidence.references import keys_listed
 
 MESSAGE_LIMIT = 2_000
 OUTPUT_LIMIT = 8_000
 IDENTIFIER_LIMIT = 500
+BODY_SEARCH_LIMIT = 4_096  # of a failure / error / skipped element's text, searched for requirement keys
 REQUIREMENT_PROPERTIES = frozenset({"requirements", "requirement"})
 TEXT_PROPERTIES = frozenset({"docstring", "description"})
 CTEST_STATUSES = frozenset({"run", "fail", "notrun", "disabled"})
 RERUN_ELEMENTS = frozenset({"flakyFailure", "flakyError", "rerunFailure", "rerunError"})
+OUTCOME_ELEMENTS = {"failure": ResultStatus.FAILED, "error": ResultStatus.ERROR, "skipped": ResultStatus.SKIPPED}
 
 
 class XmlRefused(InvalidInput):
@@ -160,14 +165,25 @@ def pytest_node_id(classname: str, name: str, file: str | None = None) -> str:
         module = file[:-3].replace("\\", "/").split("/")
         path, classes = file.replace("\\", "/"), parts[len(module) :] if parts[: len(module)] == module else []
     else:
-        first_class = next((i for i, part in enumerate(parts) if part[:1].isupper()), len(parts))
-        path, classes = "/".join(parts[:first_class]) + ".py", parts[first_class:]
+        # pytest's classname is the module's dotted path, then the class chain (python_classes:
+        # Test*). Folders may be capitalised (tests.API.test_x): the classes start after the last
+        # part named like a test module (test_* / *_test), at the first Test* part (else the first
+        # capitalised one); without any, the whole classname is the module.
+        modules = [i for i, part in enumerate(parts) if part.startswith("test") or part.endswith("_test")]
+        after = modules[-1] + 1 if modules else 0
+        rest = range(after, len(parts))
+        end = next((i for i in rest if parts[i].startswith("Test")), None)
+        if end is None:
+            end = next((i for i in rest if parts[i][:1].isupper()), len(parts))
+        path, classes = "/".join(parts[:end]) + ".py", parts[end:]
     return "::".join([path, *classes, name])
 
 
 def case_identifier(flavour: str, classname: str, name: str, file: str | None = None) -> str:
     if flavour == "pytest":
         identifier = pytest_node_id(classname, name, file)
+    elif flavour == "jest" and file:
+        identifier = f"{file.replace(chr(92), '/')}::{name}"  # jest-junit addFileAttribute: names differ by file
     elif not classname or classname == name:
         identifier = name
     else:
@@ -208,15 +224,17 @@ def _case(element: Element, flavour: str, inherited_keys: list[str]) -> JunitCas
     message = ""
     details: list[str] = []
     output: list[str] = []
+    bodies: list[str] = []
     reruns = 0
     for child in element:
         tag = _tag(child)
-        if tag in ("failure", "error", "skipped"):
-            kind = {"failure": ResultStatus.FAILED, "error": ResultStatus.ERROR, "skipped": ResultStatus.SKIPPED}[tag]
-            rank = [ResultStatus.PASSED, ResultStatus.SKIPPED, ResultStatus.FAILED, ResultStatus.ERROR]
-            if rank.index(kind) > rank.index(status):
+        kind = OUTCOME_ELEMENTS.get(tag)
+        if kind is not None:
+            text = (child.text or "").strip()
+            if text:
+                bodies.append(text[:BODY_SEARCH_LIMIT])  # go-junit-report: message="Failed", the text says why
+            if STATUS_SEVERITY[kind] > STATUS_SEVERITY[status]:
                 status = kind
-                text = (child.text or "").strip()
                 message = child.get("message") or (text.splitlines()[0] if text else "")
                 if text:
                     details.insert(0, text)
@@ -239,6 +257,7 @@ def _case(element: Element, flavour: str, inherited_keys: list[str]) -> JunitCas
             texts.append(value)
     if message:
         texts.append(message)
+    texts.extend(bodies)
     return JunitCase(
         identifier=case_identifier(flavour, classname, name, element.get("file")),
         name=name,
