@@ -198,7 +198,10 @@ def test_a_new_key_that_breaks_the_key_pattern_is_refused_and_nothing_is_written
         ([{"test_id": "a", "status": "passed", "duration": -1}], "results[0].duration: must be a number of seconds"),
         ([{"test_id": "a", "status": "passed", "requirements": "SRS-1"}], "results[0].requirements: must be a list"),
         ([{"test_id": "a", "status": "passed", "colour": "red"}], "results[0]: unknown field 'colour'"),
-        ([{"test_id": "a", "status": "failed_accepted"}], "result 1 (a): status failed_accepted needs a rationale"),
+        (
+            [{"test_id": "a", "status": "failed_accepted"}],
+            "results[0].rationale: status failed_accepted needs a rationale",
+        ),
     ],
 )
 def test_bad_json_results_are_refused_naming_the_entry(small_graph, developer, results, message):

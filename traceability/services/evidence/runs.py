@@ -27,8 +27,9 @@ from django.db import transaction
 from django.db.models.fields.json import KeyTextTransform
 from django.utils import timezone
 
-from qms.errors import InvalidInput
+from qms.errors import Forbidden, InvalidInput
 from qms.models import ApiToken
+from qms.roles import Scope, user_write_scopes
 from qms.services import AuditEntry, audit_record_many
 from traceability.kinds import ItemKind, ItemStatus, LinkType, link_allowed
 from traceability.models import Item, Link, Product, ResultStatus, TestResult, TestRun
@@ -94,19 +95,51 @@ class IngestReport:
 
 
 def _cases_check(cases: list[CaseInput]) -> None:
+    """A backstop for every source (the JSON and manual parsers already name the entry the same way)."""
     if not cases:
         raise InvalidInput("the run holds no test results", field="results")
     for index, case in enumerate(cases):
-        where = f"result {index + 1} ({case.identifier or 'no identifier'})"
+        where = case.where or f"results[{index}]"
         if not case.identifier and case.test_case is None:
-            raise InvalidInput(f"{where}: a result needs a test identifier", field="test_id")
+            raise InvalidInput(f"{where}.test_id: a result needs a test identifier", field="test_id", entry=where)
         if case.status not in STATUSES:
             raise InvalidInput(
-                f"{where}: unknown status {case.status!r} (statuses: {', '.join(ResultStatus.values)})",
+                f"{where}.status: unknown status {case.status!r} (statuses: {', '.join(ResultStatus.values)})",
                 field="status",
+                entry=f"{where}.status",
             )
         if case.status in REVIEWED_STATUSES and not case.rationale.strip():
-            raise InvalidInput(f"{where}: status {case.status} needs a rationale", field="rationale")
+            raise InvalidInput(
+                f"{where}.rationale: status {case.status} needs a rationale",
+                field="rationale",
+                entry=f"{where}.rationale",
+            )
+
+
+def _reviews_check(cases: list[CaseInput], actor: User | None, token: ApiToken | None) -> int:
+    """Reviewed statuses (passed with exception, failed accepted) are review decisions: they need the
+    ``approvals`` scope (a quality manager; an API token must carry it too). ``actor=None`` is the
+    system (a management command run on the server). Returns how many results are reviewed."""
+    reviewed = [(index, case) for index, case in enumerate(cases) if case.status in REVIEWED_STATUSES]
+    if not reviewed or actor is None:
+        return len(reviewed)
+    role_scopes = user_write_scopes(actor)
+    scopes = role_scopes & frozenset(token.scopes) if token is not None else role_scopes
+    if Scope.APPROVALS in scopes:
+        return len(reviewed)
+    index, case = reviewed[0]
+    where = f"{case.where or f'results[{index}]'}.status"
+    lacking = (
+        "this API token lacks the scope 'approvals'"
+        if token is not None and Scope.APPROVALS in role_scopes
+        else f"{actor.get_username()}'s role may not write approvals"
+    )
+    raise Forbidden(
+        f"{where}: {case.status} is a review decision and needs the 'approvals' scope (a quality manager); {lacking}",
+        code="review_forbidden",
+        field="status",
+        entry=where,
+    )
 
 
 def run_counts(run: TestRun) -> dict[str, int]:
@@ -183,6 +216,19 @@ def _run_state(run: TestRun, counts: dict[str, int], flavours: list[str]) -> dic
         "flavours": flavours,
         **counts,
     }
+
+
+def _review_state(cases: list[CaseInput], reviewed: int, actor: User | None) -> dict[str, Any]:
+    """Who recorded the run, and for reviewed results who reviewed them (the acting user)."""
+    state: dict[str, Any] = {"created_by": actor.get_username() if actor else "system"}
+    if reviewed:
+        state["reviewed_by"] = state["created_by"]
+        state["reviewed"] = [
+            {"test": case.identifier, "status": case.status, "rationale": case.rationale}
+            for case in cases
+            if case.status in REVIEWED_STATUSES
+        ][:UNRESOLVED_SHOWN]
+    return state
 
 
 def _targets(product: Product, keys: set[str]) -> dict[str, ItemRef]:
@@ -317,6 +363,7 @@ def run_ingest(
 ) -> IngestReport:
     """Store a run and its results (see the module documentation); idempotent by ``digest``."""
     flavours = flavours or []
+    reviewed = _reviews_check(cases, actor, token)
     product = Product.objects.select_for_update().get(pk=product.pk)  # one ingestion per product at a time
     existing = TestRun.objects.filter(product=product, digest=digest).select_related("product").first()
     if existing is not None:
@@ -438,7 +485,8 @@ def run_ingest(
             object_repr=f"{product.key}/run #{test_run.pk}",
             scope=product.key,
             after=_run_state(test_run, counts, flavours)
-            | {"test_cases_created": len(created_items), "links_created": len(plan.new_links)},
+            | {"test_cases_created": len(created_items), "links_created": len(plan.new_links)}
+            | _review_state(cases, reviewed, actor),
             note="; ".join(f"test id {t!r} is claimed by {', '.join(claimed[t])}" for t in duplicates[:5]),
         )
     )
