@@ -503,3 +503,14 @@ def test_a_key_in_a_go_failure_body_links_the_requirement(small_graph, developer
         ["SRS-1"],
     )
     assert Link.objects.filter(source=result.test_case, target=small_graph["SRS-1"], link_type="verifies").exists()
+
+
+@pytest.mark.parametrize(
+    "value", [[], ["SRS-1"], ["SRS-1", "SRS-2"], ['a"b', "é", "x\\y", "\n"], [1, "a"], {"a": [1]}, "text"]
+)
+def test_bulk_json_text_is_what_json_dumps_writes(value):
+    import json
+
+    from traceability.services.evidence.bulk import _json_text
+
+    assert _json_text(value, None) == json.dumps(value)

@@ -21,8 +21,9 @@ others         ``classname.name`` (Surefire ``com.acme.DoseTest.roundsDown``, go
 =============  ==========================================================================
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 from xml.etree.ElementTree import Element, ParseError
 
@@ -31,8 +32,10 @@ from defusedxml.ElementTree import fromstring
 from django.conf import settings
 
 from qms.errors import InvalidInput
+from traceability.graph.model import without_gc
 from traceability.models import ResultStatus
 from traceability.models.evidence import STATUS_SEVERITY
+from traceability.services.evidence.inputs import CaseInput
 from traceability.services.evidence.references import keys_listed
 
 MESSAGE_LIMIT = 2_000
@@ -51,16 +54,13 @@ class XmlRefused(InvalidInput):
 
 
 @dataclass
-class JunitCase:
-    identifier: str
-    name: str
-    classname: str
-    status: str
-    duration: float | None
-    message: str = ""
-    output: str = ""
-    requirement_keys: list[str] = field(default_factory=list)  # from a `requirements` property
-    texts: list[str] = field(default_factory=list)  # searched for keys: name, docstring, message
+class JunitCase(CaseInput):
+    """A ``<testcase>``, ready to store as it is (``title`` is the test name). ``requirement_keys``
+    come from a ``requirements`` property; ``texts`` (name, docstring, message, failure text) are
+    searched for keys."""
+
+    name: str = ""
+    classname: str = ""
 
 
 @dataclass
@@ -139,10 +139,12 @@ def _suites(root: Element) -> list[Element]:
 
 def flavour_of(root: Element) -> str:
     """Which tool wrote the file: pytest, surefire, ctest, jest, go or junit (anything else)."""
-    suites = _suites(root)
     if root.get("name") == "jest tests":
         return "jest"
-    if root.get("name") == "pytest tests" or any(suite.get("name") == "pytest" for suite in suites):
+    if root.get("name") == "pytest tests":
+        return "pytest"
+    suites = _suites(root)
+    if any(suite.get("name") == "pytest" for suite in suites):
         return "pytest"
     if any("surefire" in value for value in root.attrib.values()):
         return "surefire"
@@ -160,6 +162,12 @@ def pytest_node_id(classname: str, name: str, file: str | None = None) -> str:
     """``tests.test_dose.TestRound`` + ``test_down`` → ``tests/test_dose.py::TestRound::test_down``."""
     if not classname:
         return name
+    return f"{_pytest_node_prefix(classname, file)}::{name}"
+
+
+@lru_cache(maxsize=4096)
+def _pytest_node_prefix(classname: str, file: str | None) -> str:
+    """The node id's module path and classes (a file holds many tests of the same classes)."""
     parts = classname.split(".")
     if file and file.endswith(".py"):
         module = file[:-3].replace("\\", "/").split("/")
@@ -176,7 +184,7 @@ def pytest_node_id(classname: str, name: str, file: str | None = None) -> str:
         if end is None:
             end = next((i for i in rest if parts[i][:1].isupper()), len(parts))
         path, classes = "/".join(parts[:end]) + ".py", parts[end:]
-    return "::".join([path, *classes, name])
+    return "::".join([path, *classes])
 
 
 def case_identifier(flavour: str, classname: str, name: str, file: str | None = None) -> str:
@@ -218,16 +226,37 @@ def _clip(text: str | None, limit: int) -> str:
 
 
 def _case(element: Element, flavour: str, inherited_keys: list[str]) -> JunitCase:
-    name = element.get("name") or ""
-    classname = element.get("classname") or ""
+    """One ``<testcase>``, its children read in a single pass (10,000 of them in a CI report)."""
+    get = element.get
+    name = get("name") or ""
+    classname = get("classname") or ""
     status = ResultStatus.PASSED
     message = ""
     details: list[str] = []
     output: list[str] = []
     bodies: list[str] = []
+    keys = inherited_keys
+    described: list[str] = []
     reruns = 0
     for child in element:
-        tag = _tag(child)
+        tag = child.tag
+        if tag.__class__ is not str:
+            continue
+        if tag[:1] == "{":
+            tag = tag.rsplit("}", 1)[-1]
+        if tag == "properties":
+            for prop in child:
+                prop_name = prop.get("name")
+                if not prop_name or _tag(prop) != "property":
+                    continue
+                value = prop.get("value")
+                value = value if value is not None else (prop.text or "")
+                lowered = prop_name.lower()
+                if lowered in REQUIREMENT_PROPERTIES:
+                    keys = [*keys, *keys_listed(value)]
+                elif lowered in TEXT_PROPERTIES:
+                    described.append(value)
+            continue
         kind = OUTCOME_ELEMENTS.get(tag)
         if kind is not None:
             text = (child.text or "").strip()
@@ -242,31 +271,26 @@ def _case(element: Element, flavour: str, inherited_keys: list[str]) -> JunitCas
             reruns += 1
         elif tag in ("system-out", "system-err") and (child.text or "").strip():
             output.append(f"--- {tag} ---\n{child.text.strip() if child.text else ''}")
-    ctest_status = element.get("status")
+    ctest_status = get("status")
     if flavour == "ctest" and ctest_status in ("notrun", "disabled") and status == ResultStatus.PASSED:
         status, message = ResultStatus.SKIPPED, message or ctest_status
     if reruns and status == ResultStatus.PASSED:
         message = f"flaky: passed after {reruns} failed attempt(s)"
-    properties = _properties(element)
-    keys = list(inherited_keys)
-    texts = [name]
-    for prop, value in properties:
-        if prop.lower() in REQUIREMENT_PROPERTIES:
-            keys.extend(keys_listed(value))
-        elif prop.lower() in TEXT_PROPERTIES:
-            texts.append(value)
+    texts = [name, *described]
     if message:
         texts.append(message)
     texts.extend(bodies)
+    details.extend(output)
     return JunitCase(
-        identifier=case_identifier(flavour, classname, name, element.get("file")),
+        identifier=case_identifier(flavour, classname, name, get("file")),
+        title=name,
         name=name,
         classname=classname,
         status=status,
-        duration=_seconds(element.get("time")),
+        duration=_seconds(get("time")),
         message=_clip(message, MESSAGE_LIMIT),
-        output=_clip("\n".join([*details, *output]), OUTPUT_LIMIT),
-        requirement_keys=list(dict.fromkeys(keys)),
+        output=_clip("\n".join(details), OUTPUT_LIMIT) if details else "",
+        requirement_keys=list(dict.fromkeys(keys)) if keys else [],
         texts=texts,
     )
 
@@ -287,6 +311,7 @@ def _walk(suite: Element, flavour: str, inherited: list[str], cases: list[JunitC
             cases.append(_case(child, flavour, keys))
 
 
+@without_gc  # tens of thousands of elements and cases, no reference cycles
 def junit_parse(data: bytes, *, source: str = "upload") -> JunitFile:
     """Read one JUnit XML document into cases; raise InvalidInput naming the file and the problem."""
     root = xml_parse(data, source=source)
