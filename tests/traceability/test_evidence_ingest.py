@@ -514,3 +514,21 @@ def test_bulk_json_text_is_what_json_dumps_writes(value):
     from traceability.services.evidence.bulk import _json_text
 
     assert _json_text(value, None) == json.dumps(value)
+
+
+def test_bulk_inserts_are_counted_and_checked_by_the_database(small_graph, developer):
+    from django.db import IntegrityError, transaction
+
+    from traceability.services.evidence.bulk import insert_many
+
+    run = TestRun.objects.create(product=small_graph["SRS-1"].product, version="1.0.0")
+    row = [run.pk, small_graph["TC-1"].pk, "t", "passed", None, "", "", "", "", None, ["SRS-1"]]
+    names = ["run_id", "test_case_id", "test_identifier", "status", "duration", "message", "output", "rationale"]
+    names += ["executed_by", "executed_at", "requirement_keys"]
+    with CaptureQueriesContext(connection) as queries:
+        assert insert_many(TestResult, [row, row], names=names) == 2
+    assert len(queries) == 1 and '"traceability_testresult"' in queries[0]["sql"]  # INSERT, or COPY
+    assert list(TestResult.objects.values_list("status", "requirement_keys")) == [("passed", ["SRS-1"])] * 2
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert_many(TestResult, [[*row[:3], "green", *row[4:]]], names=names)
+    assert TestResult.objects.count() == 2

@@ -71,21 +71,39 @@ def insert_many(
         _copy_rows(wrapper, model, fields, values, prepare)
         return len(values)
     width = len(fields)
-    row_sql = "(" + ", ".join(["%s"] * width) + ")"
+    row_sql = "(" + ", ".join(["?"] * width) + ")"  # the sqlite3 module's own placeholder
     with wide_batches():
         limit = wrapper.features.max_query_params or 65_535  # PostgreSQL: 65,535 parameters a statement
     per_statement = max(1, min(batch, limit // width))
-    with wrapper.cursor() as cursor:
-        for start in range(0, len(values), per_statement):
-            chunk = values[start : start + per_statement]
-            params: list[Any] = [value for row in chunk for value in row]
-            for index, prep in prepare:
-                for position in range(index, len(params), width):
-                    if params[position] is not None:
-                        params[position] = prep(params[position], wrapper)
-            # Table and column names come from the model (quoted), values are parameters.
-            sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES {', '.join([row_sql] * len(chunk))}"  # noqa: S608
-            cursor.execute(sql, params)
+    # The sqlite3 cursor itself, as for COPY on PostgreSQL: while queries are counted (DEBUG,
+    # CaptureQueriesContext) Django's debug cursor would quote every parameter into its log, a
+    # QUOTE() round trip per 999 values (~0.15 s per 10,000 results spent on measuring).
+    wrapper.validate_no_broken_transaction()
+    wrapper.ensure_connection()
+    table = quote(model._meta.db_table)
+    with wrapper.wrap_database_errors:
+        cursor = wrapper.connection.cursor()
+        try:
+            for start in range(0, len(values), per_statement):
+                chunk = values[start : start + per_statement]
+                params: list[Any] = [value for row in chunk for value in row]
+                for index, prep in prepare:
+                    for position in range(index, len(params), width):
+                        if params[position] is not None:
+                            params[position] = prep(params[position], wrapper)
+                # Table and column names come from the model (quoted), values are parameters.
+                sql = f"INSERT INTO {table} ({columns}) VALUES {', '.join([row_sql] * len(chunk))}"  # noqa: S608
+                started = time.monotonic()
+                cursor.execute(sql, params)
+                if wrapper.queries_logged:  # count it like any other statement
+                    wrapper.queries_log.append(
+                        {
+                            "sql": f"{sql[: sql.index(' VALUES ')]} VALUES … -- {len(chunk)} rows",
+                            "time": f"{time.monotonic() - started:.3f}",
+                        }
+                    )
+        finally:
+            cursor.close()
     return len(values)
 
 
@@ -126,9 +144,10 @@ def _copy_rows(
 
     quote = wrapper.ops.quote_name
     sql = f"COPY {quote(model._meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) FROM STDIN"
+    wrapper.validate_no_broken_transaction()
     wrapper.ensure_connection()
     started = time.monotonic()
-    with psycopg.Cursor(wrapper.connection) as cursor, cursor.copy(sql) as copy:
+    with wrapper.wrap_database_errors, psycopg.Cursor(wrapper.connection) as cursor, cursor.copy(sql) as copy:
         write = copy.write_row
         for row in rows:
             if prepare:
