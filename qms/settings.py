@@ -194,3 +194,6 @@ LOGGING = {
 
 # Evidence uploads (JUnit XML, commit batches, webhook payloads): larger bodies are refused with 400.
 EVIDENCE_MAX_UPLOAD_BYTES = int(float(os.environ.get("EVIDENCE_MAX_UPLOAD_MB", "20")) * 1024 * 1024)
+# Files in one multipart upload (Surefire writes one file per test class); Django's default is 100.
+EVIDENCE_MAX_UPLOAD_FILES = int(os.environ.get("EVIDENCE_MAX_UPLOAD_FILES", "1000"))
+DATA_UPLOAD_MAX_NUMBER_FILES = EVIDENCE_MAX_UPLOAD_FILES

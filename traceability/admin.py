@@ -8,7 +8,7 @@ from django.http import HttpRequest
 
 from qms.admin import RoleAdmin, RoleInline
 from qms.errors import InvalidInput
-from qms.roles import Scope, acting_user
+from qms.roles import Scope, acting_user, user_write_scopes
 from traceability.kinds import ItemKind
 from traceability.models import (
     Baseline,
@@ -322,8 +322,15 @@ class ManualExecutionAdminForm(forms.ModelForm):
         except InvalidInput as exc:
             field = exc.context.get("field")
             self.add_error("commit_sha" if field == "commit" else "version", exc.message)
-        if data.get("status") in REVIEWED_STATUSES and not (data.get("rationale") or "").strip():
-            self.add_error("rationale", f"a {data['status']} result needs a rationale")
+        if data.get("status") in REVIEWED_STATUSES:
+            if not (data.get("rationale") or "").strip():
+                self.add_error("rationale", f"a {data['status']} result needs a rationale")
+            user = getattr(self, "acting_user", None)
+            if user is not None and Scope.APPROVALS not in user_write_scopes(user):
+                self.add_error(
+                    "status",
+                    f"{data['status']} is a review decision and needs the 'approvals' scope (a quality manager)",
+                )
         return data
 
 
@@ -343,6 +350,10 @@ class ManualExecutionAdmin(RoleAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [f.name for f in TestResult._meta.fields] if obj is not None else []
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return type(form.__name__, (form,), {"acting_user": request.user})  # reviewed statuses need approvals
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

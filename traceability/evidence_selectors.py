@@ -2,9 +2,11 @@
 
 How evidence binds to a release (the trace engine relies on this meaning):
 a release's results are those of the product's test runs whose ``version`` equals the release
-version or whose ``commit_sha`` equals the release's commit SHA; the latest result per test case
-wins, ordered by (run started_at or created_at, run id, result id); passed /
-passed_with_exception / failed_accepted verify, failed / error fail, skipped is no result.
+version or whose ``commit_sha`` names the release's commit (equal, or one a prefix of the other);
+per test case the latest run wins, ordered by (run started_at or created_at, run id), and within
+a run the worst result (``STATUS_SEVERITY``); passed / passed_with_exception / failed_accepted
+verify, failed / error fail, skipped is no result. ``traceability.graph.load.bound_results``
+implements it.
 """
 
 from django.db.models import Count, Prefetch, Q, QuerySet

@@ -282,3 +282,42 @@ def test_webhook_secret_is_set_by_quality_managers(small_graph, qm, developer, a
     assert body["github_url"] == "http://testserver/api/v1/webhooks/github/DEMO/"
     event = AuditEvent.objects.filter(action="webhook_secret.created").get()
     assert body["secret"] not in str(event.after)
+
+
+def _surefire_files(count: int) -> list[SimpleUploadedFile]:
+    return [
+        SimpleUploadedFile(
+            f"TEST-com.acme.T{n}.xml",
+            f'<testsuite name="com.acme.T{n}"><testcase classname="com.acme.T{n}" name="works"/></testsuite>'.encode(),
+            content_type="application/xml",
+        )
+        for n in range(count)
+    ]
+
+
+def test_a_multipart_upload_takes_more_than_djangos_100_files(small_graph, developer, api_client, settings):
+    assert settings.EVIDENCE_MAX_UPLOAD_FILES == settings.DATA_UPLOAD_MAX_NUMBER_FILES == 1000
+    response = api_client(developer).post(
+        "/api/v1/products/DEMO/junit/", {"file": _surefire_files(150), "version": "1.0.0"}, format="multipart"
+    )
+    assert response.status_code == 201, response.content[:500]
+    assert response.json()["results"] == 150
+
+
+def test_too_many_files_is_a_json_400_naming_the_limit(small_graph, developer, api_client, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FILES = 5
+    client = api_client(developer)
+    before = state()
+    response = client.post(
+        "/api/v1/products/DEMO/junit/", {"file": _surefire_files(6), "version": "1.0.0"}, format="multipart"
+    )
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {
+        "error": "too_many_files",
+        "detail": "more than 5 files in one upload (EVIDENCE_MAX_UPLOAD_FILES); send them in several runs or raise "
+        "the limit",
+        "field": "file",
+        "limit": 5,
+    }
+    assert state() == before

@@ -198,7 +198,10 @@ def test_a_new_key_that_breaks_the_key_pattern_is_refused_and_nothing_is_written
         ([{"test_id": "a", "status": "passed", "duration": -1}], "results[0].duration: must be a number of seconds"),
         ([{"test_id": "a", "status": "passed", "requirements": "SRS-1"}], "results[0].requirements: must be a list"),
         ([{"test_id": "a", "status": "passed", "colour": "red"}], "results[0]: unknown field 'colour'"),
-        ([{"test_id": "a", "status": "failed_accepted"}], "result 1 (a): status failed_accepted needs a rationale"),
+        (
+            [{"test_id": "a", "status": "failed_accepted"}],
+            "results[0].rationale: status failed_accepted needs a rationale",
+        ),
     ],
 )
 def test_bad_json_results_are_refused_naming_the_entry(small_graph, developer, results, message):
@@ -368,3 +371,164 @@ def test_bound_results_cost_one_query_for_one_and_many_results(
         assert len(list(bound_results(product=product, release=Release(product=product, version="1.0.0")))) == 1
     with django_assert_num_queries(1):
         assert len(list(bound_results(product=product, release=Release(product=product, version="2.0.0")))) == 10
+
+
+FULL_SHA = "3f2c9e1" + "a" * 33
+
+
+@pytest.mark.parametrize(
+    ("run_sha", "release_sha", "bound"),
+    [
+        ("3f2c9e1", FULL_SHA, True),  # CI posted a short SHA (git rev-parse --short)
+        (FULL_SHA, "3f2c9e1", True),  # the release was given a short SHA
+        (FULL_SHA[:12], FULL_SHA[:9], True),
+        (FULL_SHA, FULL_SHA, True),
+        ("3f2c9e2", FULL_SHA, False),  # another commit
+        ("3f2c9e1" + "b" * 33, FULL_SHA, False),  # same short prefix, another full SHA
+    ],
+)
+def test_a_run_binds_to_a_release_by_a_short_or_full_sha(small_graph, developer, run_sha, release_sha, bound):
+    product = small_graph["SRS-1"].product
+    results_record(
+        product=product,
+        run=run_input_clean(commit_sha=run_sha),
+        results=[{"test_id": "tests/test_dose.py::test_round", "status": "passed"}],
+        actor=developer,
+    )
+    release = Release(product=product, version="9.9.9", commit_sha=release_sha)
+    assert [r.status for r in bound_results(product=product, release=release)] == (["passed"] if bound else [])
+
+
+def test_short_sha_binding_costs_one_query(small_graph, make_item, developer, django_assert_num_queries):
+    product = small_graph["SRS-1"].product
+    for number in range(2, 12):
+        make_item(f"TC-{number}", "test_case", attributes={"test_id": f"t{number}"})
+    results_record(
+        product=product,
+        run=run_input_clean(commit_sha="3f2c9e1"),
+        results=[{"test_id": f"t{n}", "status": "passed"} for n in range(2, 12)],
+        actor=developer,
+    )
+    for release_sha in ("3f2c9e1", FULL_SHA):
+        release = Release(product=product, version="9.9.9", commit_sha=release_sha)
+        with django_assert_num_queries(1):
+            assert len(list(bound_results(product=product, release=release))) == 10
+
+
+JEST_DUPLICATES = b"""<?xml version="1.0" encoding="UTF-8"?>
+<testsuites name="jest tests" tests="2" failures="1">
+  <testsuite name="a" tests="1" failures="1" timestamp="2026-03-03T09:21:04">
+    <testcase classname="rounds down" name="rounds down" file="src/a.test.js" time="0.004">
+      <failure>Error: expected 0.05, got 0.1</failure>
+    </testcase>
+  </testsuite>
+  <testsuite name="b" tests="1" failures="0" timestamp="2026-03-03T09:21:05">
+    <testcase classname="rounds down" name="rounds down" file="src/b.test.js" time="0.002"/>
+  </testsuite>
+</testsuites>"""
+
+
+def test_within_one_run_the_worst_result_of_a_duplicate_test_id_wins(small_graph, developer):
+    """jest-junit identifiers are test names: the same name in a.test.js (fails) and b.test.js (passes)."""
+    product = small_graph["SRS-1"].product
+    xml = JEST_DUPLICATES.replace(b' file="src/a.test.js"', b"").replace(b' file="src/b.test.js"', b"")
+    report = junit_ingest(
+        product=product, files=[("jest.xml", xml)], run=run_input_clean(version="1.0.0"), actor=developer
+    )
+    results = list(report.run.results.order_by("id").values_list("test_identifier", "status"))
+    assert results == [("rounds down", "failed"), ("rounds down", "passed")]  # both kept as evidence
+    release = Release(product=product, version="1.0.0")
+    assert [r.status for r in bound_results(product=product, release=release)] == ["failed"]
+
+    # A later run of the test case wins, whatever the earlier run said.
+    results_record(
+        product=product,
+        run=run_input_clean(version="1.0.0", started_at=datetime(2026, 3, 4, tzinfo=UTC)),
+        results=[{"test_id": "rounds down", "status": "passed"}],
+        actor=developer,
+    )
+    assert [r.status for r in bound_results(product=product, release=release)] == ["passed"]
+
+
+@pytest.mark.parametrize(
+    ("statuses", "winner"),
+    [
+        (["passed", "skipped"], "skipped"),
+        (["skipped", "failed"], "failed"),
+        (["error", "failed"], "error"),
+        (["failed", "error", "passed"], "error"),
+        (["passed", "passed"], "passed"),
+    ],
+)
+def test_the_explicit_severity_order_within_a_run(small_graph, developer, statuses, winner):
+    product = small_graph["SRS-1"].product
+    results_record(
+        product=product,
+        run=run_input_clean(version="1.0.0"),
+        results=[{"test_id": "tests/test_dose.py::test_round", "status": status} for status in statuses],
+        actor=developer,
+    )
+    release = Release(product=product, version="1.0.0")
+    assert [r.status for r in bound_results(product=product, release=release)] == [winner]
+
+
+def test_jest_identifiers_include_the_file_when_jest_junit_writes_it(small_graph, developer):
+    product = small_graph["SRS-1"].product
+    report = junit_ingest(
+        product=product, files=[("jest.xml", JEST_DUPLICATES)], run=run_input_clean(version="1.0.0"), actor=developer
+    )
+    assert sorted(report.run.results.values_list("test_identifier", "status")) == [
+        ("src/a.test.js::rounds down", "failed"),
+        ("src/b.test.js::rounds down", "passed"),
+    ]
+    statuses = {r.test_identifier: r.status for r in bound_results(product=product, release=None)}
+    assert statuses == {"src/a.test.js::rounds down": "failed", "src/b.test.js::rounds down": "passed"}
+
+
+def test_a_key_in_a_go_failure_body_links_the_requirement(small_graph, developer):
+    xml = b"""<testsuites><testsuite name="github.com/acme/dose" tests="1">
+    <properties><property name="go.version" value="go1.22"/></properties>
+    <testcase name="TestMax" classname="github.com/acme/dose"><failure message="Failed"><![CDATA[
+    dose_test.go:42: SRS-1 bolus 30.00 U exceeds the maximum]]></failure></testcase></testsuite></testsuites>"""
+    report = junit_ingest(
+        product=small_graph["SRS-1"].product,
+        files=[("go.xml", xml)],
+        run=run_input_clean(version="1.0.0"),
+        actor=developer,
+    )
+    result = report.run.results.get()
+    assert (result.test_identifier, result.status, result.requirement_keys) == (
+        "github.com/acme/dose.TestMax",
+        "failed",
+        ["SRS-1"],
+    )
+    assert Link.objects.filter(source=result.test_case, target=small_graph["SRS-1"], link_type="verifies").exists()
+
+
+@pytest.mark.parametrize(
+    "value", [[], ["SRS-1"], ["SRS-1", "SRS-2"], ['a"b', "é", "x\\y", "\n"], [1, "a"], {"a": [1]}, "text"]
+)
+def test_bulk_json_text_is_what_json_dumps_writes(value):
+    import json
+
+    from traceability.services.evidence.bulk import _json_text
+
+    assert _json_text(value, None) == json.dumps(value)
+
+
+def test_bulk_inserts_are_counted_and_checked_by_the_database(small_graph, developer):
+    from django.db import IntegrityError, transaction
+
+    from traceability.services.evidence.bulk import insert_many
+
+    run = TestRun.objects.create(product=small_graph["SRS-1"].product, version="1.0.0")
+    row = [run.pk, small_graph["TC-1"].pk, "t", "passed", None, "", "", "", "", None, ["SRS-1"]]
+    names = ["run_id", "test_case_id", "test_identifier", "status", "duration", "message", "output", "rationale"]
+    names += ["executed_by", "executed_at", "requirement_keys"]
+    with CaptureQueriesContext(connection) as queries:
+        assert insert_many(TestResult, [row, row], names=names) == 2
+    assert len(queries) == 1 and '"traceability_testresult"' in queries[0]["sql"]  # INSERT, or COPY
+    assert list(TestResult.objects.values_list("status", "requirement_keys")) == [("passed", ["SRS-1"])] * 2
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert_many(TestResult, [[*row[:3], "green", *row[4:]]], names=names)
+    assert TestResult.objects.count() == 2

@@ -131,6 +131,10 @@ def test_bare_testsuite_root_and_suite_level_requirements():
         ("tests.unit.test_dose.TestBolus", "test_x[1]", None, "tests/unit/test_dose.py::TestBolus::test_x[1]"),
         ("tests.test_dose.TestBolus", "test_x", "tests/test_dose.py", "tests/test_dose.py::TestBolus::test_x"),
         ("test_dose", "test_x", None, "test_dose.py::test_x"),
+        ("tests.API.test_x", "test_y", None, "tests/API/test_x.py::test_y"),  # capitalised folders
+        ("tests.API.test_x.TestA", "test_y", None, "tests/API/test_x.py::TestA::test_y"),
+        ("src.Dose.tests.dose_test.TestA.TestB", "test_y", None, "src/Dose/tests/dose_test.py::TestA::TestB::test_y"),
+        ("tests.check_dose.TestA", "test_y", None, "tests/check_dose.py::TestA::test_y"),  # custom python_files
         ("", "tests/test_broken.py", None, "tests/test_broken.py"),
     ],
 )
@@ -187,3 +191,20 @@ def test_files_over_the_size_limit_are_refused(settings):
     assert caught.value.message == (
         f"big.xml: {len(data)} bytes is over the upload limit of 100 bytes (EVIDENCE_MAX_UPLOAD_MB)"
     )
+
+
+def test_keys_in_the_failure_text_are_searched_not_only_the_message():
+    """go-junit-report writes message="Failed" and the real text in the element's body."""
+    xml = (
+        b"""<testsuites><testsuite name="github.com/acme/dose" tests="2">
+    <properties><property name="go.version" value="go1.22"/></properties>
+    <testcase name="TestMax" classname="github.com/acme/dose"><failure message="Failed"><![CDATA[
+    dose_test.go:42: SRS-012 bolus 30.00 U exceeds the maximum]]></failure></testcase>
+    <testcase name="TestBig" classname="github.com/acme/dose"><error message="Error">"""
+        + (b"x" * 5000 + b" SRS-099")
+        + b"""</error></testcase></testsuite></testsuites>"""
+    )
+    first, second = junit_parse(xml, source="go.xml").cases
+    assert (first.status, first.message) == ("failed", "Failed")
+    assert "SRS-012" in "\n".join(first.texts)
+    assert "SRS-099" not in "\n".join(second.texts)  # only the first 4 KB of a body are searched

@@ -3,6 +3,7 @@
 import hashlib
 import hmac
 import json
+from urllib.parse import urlencode
 
 import pytest
 from rest_framework.test import APIClient
@@ -89,11 +90,18 @@ def state() -> tuple[int, int, int]:
     return Commit.objects.count(), CommitLink.objects.count(), AuditEvent.objects.count()
 
 
-def github(body: bytes, *, signature: str | None, event: str = "push", product: str = "DEMO"):
+def github(
+    body: bytes,
+    *,
+    signature: str | None,
+    event: str = "push",
+    product: str = "DEMO",
+    content_type: str = "application/json",
+):
     headers = {"HTTP_X_GITHUB_EVENT": event, "HTTP_X_GITHUB_DELIVERY": "72d3162e-cc78-11e3-81ab-4c9367dc0958"}
     if signature is not None:
         headers["HTTP_X_HUB_SIGNATURE_256"] = signature
-    return APIClient().post(f"/api/v1/webhooks/github/{product}/", body, content_type="application/json", **headers)
+    return APIClient().post(f"/api/v1/webhooks/github/{product}/", body, content_type=content_type, **headers)
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -171,7 +179,7 @@ def test_ping_and_other_events_store_nothing(secret):
 @pytest.mark.parametrize(
     ("payload", "message"),
     [
-        (b"{not json", "the webhook body is not JSON"),
+        (b"{not json", "the webhook body is not JSON (Expecting property name"),
         (b"[1, 2]", "the webhook body must be a JSON object"),
         (json.dumps({"commits": "x"}).encode(), "a push event needs a 'commits' list"),
         (
@@ -231,3 +239,33 @@ def test_a_rotated_secret_replaces_the_old_one(secret, qm, small_graph):
         "webhook_secret.created",
         "webhook_secret.rotated",
     ]
+
+
+FORM = "application/x-www-form-urlencoded"
+
+
+def test_github_form_encoded_delivery_reads_the_payload_field(secret):
+    """GitHub's default content type: ``payload=<url-encoded JSON>``, signed as sent."""
+    body = urlencode({"payload": json.dumps(GITHUB_PUSH)}).encode()
+    response = github(body, signature=sign(secret, body), content_type=FORM)
+    assert response.status_code == 201, response.json()
+    assert response.json()["created"] == 2
+    assert set(Commit.objects.values_list("sha", flat=True)) == {SHA1, SHA2}
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "message"),
+    [
+        (b"hello=world", FORM, "a form-encoded webhook body needs a 'payload' field"),
+        (b"payload=%7Bnope", FORM, "the webhook body is not JSON"),
+        (b"payload=x", "text/plain", "the webhook body is not JSON"),
+    ],
+)
+def test_a_delivery_that_is_not_json_says_to_set_the_content_type(secret, body, content_type, message):
+    before = state()
+    response = github(body, signature=sign(secret, body), content_type=content_type)
+    assert response.status_code == 400
+    detail = response.json()["detail"]
+    assert message in detail and detail.endswith("set the webhook's content type to application/json")
+    assert response.json()["error"] == "payload_invalid"
+    assert state() == before

@@ -5,17 +5,21 @@ applicable clauses, items, links, clause links, bound runs, bound results, commi
 ``values_list`` tuples, never model instances.
 
 Evidence binding: a release's results are those of the product's test runs whose ``version``
-equals the release version, or whose ``commit_sha`` equals the release's ``commit_sha`` (when
-set). Without a release, every run counts. Per test case the latest result wins, ordered by
-(run.started_at or run.created_at, run.id, result.id); a skipped latest result counts as no
-result (see ``result_verdict``).
+equals the release version, or whose ``commit_sha`` names the same commit as the release's
+``commit_sha`` (when set): equal, or one a prefix of the other (runs may be posted with a short
+SHA of 7+ hex digits). Without a release, every run counts. Per test case the latest run wins,
+ordered by (run.started_at or run.created_at, run.id); within one run (a test identifier
+reported twice, e.g. the same jest test name in two files) the worst status wins
+(``STATUS_SEVERITY``: error, failed, skipped, failed_accepted, passed_with_exception, passed),
+then the highest result id. A skipped winning result counts as no result (see
+``result_verdict``).
 """
 
 import json
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db.models import F, Q, QuerySet, TextField, Window
+from django.db.models import Case, F, IntegerField, Q, QuerySet, TextField, Value, When, Window
 from django.db.models.functions import Cast, Coalesce, RowNumber
 
 from qms.canonical import canonical_json, sha256_hex
@@ -33,6 +37,7 @@ from traceability.graph.model import (
     without_gc,
 )
 from traceability.models import ClauseLink, CommitLink, Item, Link, Product, Release, TestResult, TestRun
+from traceability.models.evidence import SHA_MIN_LENGTH, STATUS_SEVERITY
 
 BASELINE_FORMAT = "q-interface-baseline/1"
 
@@ -96,9 +101,22 @@ def _bound(release: Release | None, prefix: str = "") -> Q:
     if release is None:
         return Q()
     bound = Q(**{f"{prefix}version": release.version})
-    if release.commit_sha:
-        bound |= Q(**{f"{prefix}commit_sha": release.commit_sha})
+    sha = release.commit_sha
+    if sha:
+        # The same commit: the run's SHA starts with the release's, or is one of its prefixes
+        # (7+ digits). Both are index-friendly and keep the query count constant.
+        shorter = [sha[:length] for length in range(SHA_MIN_LENGTH, len(sha) + 1)]
+        bound |= Q(**{f"{prefix}commit_sha__startswith": sha}) | Q(**{f"{prefix}commit_sha__in": shorter})
     return bound
+
+
+def _severity() -> Case:
+    """The status's rank within one run: the worst result of a test case reported twice wins."""
+    return Case(
+        *(When(status=status, then=Value(rank)) for status, rank in STATUS_SEVERITY.items()),
+        default=Value(0),
+        output_field=IntegerField(),
+    )
 
 
 def bound_runs(*, product: Product, release: Release | None) -> QuerySet[TestRun]:
@@ -107,7 +125,7 @@ def bound_runs(*, product: Product, release: Release | None) -> QuerySet[TestRun
 
 
 def bound_results(*, product: Product, release: Release | None) -> QuerySet[TestResult]:
-    """The results that count, one per test case: the latest of the runs bound to the release."""
+    """The results that count, one per test case: of the latest run bound to the release, the worst."""
     results = TestResult.objects.filter(_bound(release, "run__"), run__product=product, test_case__product=product)
     ranked = results.annotate(
         rank=Window(
@@ -116,6 +134,7 @@ def bound_results(*, product: Product, release: Release | None) -> QuerySet[Test
             order_by=[
                 Coalesce(F("run__started_at"), F("run__created_at")).desc(),
                 F("run_id").desc(),
+                _severity().desc(),
                 F("id").desc(),
             ],
         )

@@ -26,6 +26,16 @@ class ResultStatus(models.TextChoices):
 PASSING_STATUSES = frozenset({ResultStatus.PASSED, ResultStatus.PASSED_WITH_EXCEPTION, ResultStatus.FAILED_ACCEPTED})
 FAILING_STATUSES = frozenset({ResultStatus.FAILED, ResultStatus.ERROR})
 REVIEWED_STATUSES = frozenset({ResultStatus.PASSED_WITH_EXCEPTION, ResultStatus.FAILED_ACCEPTED})
+# Within one run, a test case reported more than once counts with its worst result: higher wins.
+STATUS_SEVERITY: dict[str, int] = {
+    ResultStatus.ERROR: 5,
+    ResultStatus.FAILED: 4,
+    ResultStatus.SKIPPED: 3,
+    ResultStatus.FAILED_ACCEPTED: 2,
+    ResultStatus.PASSED_WITH_EXCEPTION: 1,
+    ResultStatus.PASSED: 0,
+}
+SHA_MIN_LENGTH = 7  # the shortest commit SHA accepted (SHA_VALIDATOR)
 
 
 class TestRun(models.Model):

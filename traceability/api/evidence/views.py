@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import TooManyFilesSent
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -62,6 +63,21 @@ def request_body(request: Request, source: str) -> bytes:
     return data
 
 
+def uploaded_files(request: Request) -> list[Any]:
+    """The multipart ``file`` fields; more than EVIDENCE_MAX_UPLOAD_FILES is a 400 naming the limit."""
+    try:
+        return request.FILES.getlist("file")
+    except TooManyFilesSent as exc:
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FILES
+        raise InvalidInput(
+            f"more than {limit} files in one upload (EVIDENCE_MAX_UPLOAD_FILES); "
+            "send them in several runs or raise the limit",
+            code="too_many_files",
+            field="file",
+            limit=limit,
+        ) from exc
+
+
 def binding_from(data: Any) -> RunInput:
     serializer = RunBindingInputSerializer(data=data)
     serializer.is_valid(raise_exception=True)
@@ -99,7 +115,7 @@ class JunitUploadView(ProductScopedMixin, APIView):
         product = self.product
         params: dict[str, Any] = request.query_params.dict()
         if (request.content_type or "").startswith("multipart/form-data"):
-            uploads = request.FILES.getlist("file")
+            uploads = uploaded_files(request)
             if not uploads:
                 raise InvalidInput("send the JUnit XML as 'file' form field(s) or as the request body", field="file")
             for upload in uploads:

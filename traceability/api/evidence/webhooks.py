@@ -58,7 +58,8 @@ class WebhookView(APIView):
 
 
 class GithubWebhookView(WebhookView):
-    """GitHub push events (content type application/json). ``ping`` answers ``pong``; other events are ignored."""
+    """GitHub push events (content type application/json, or GitHub's default form encoding with a
+    ``payload`` field). ``ping`` answers ``pong``; other events are ignored."""
 
     header = GITHUB_SIGNATURE_HEADER
 
@@ -73,7 +74,7 @@ class GithubWebhookView(WebhookView):
         if event != "push":
             return Response({"status": "ignored", "event": event})
         delivery = request.headers.get("X-GitHub-Delivery", "")
-        commits = github_push_commits(webhook_payload(self.body))
+        commits = github_push_commits(webhook_payload(self.body, request.content_type or ""))
         return self.ingested(commits, via=f"github webhook {delivery}".strip())
 
 

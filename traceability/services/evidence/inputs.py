@@ -16,6 +16,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from qms.errors import InvalidInput
 from traceability.kinds import ItemKind
 from traceability.models import Item, Product, ResultStatus
+from traceability.models.evidence import REVIEWED_STATUSES
 from traceability.models.releases import SHA_VALIDATOR, VERSION_VALIDATOR
 
 RESULT_FIELDS = {"test_id", "name", "status", "duration", "message", "output", "requirements", "rationale"}
@@ -38,6 +39,7 @@ class CaseInput:
     requirement_keys: list[str] = field(default_factory=list)  # named explicitly
     texts: list[str] = field(default_factory=list)  # searched with the product's key pattern
     test_case: Item | None = None  # given directly (manual executions)
+    where: str = ""  # the entry in the payload, for errors: results[4], executions[0], report.xml testcase 7
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,13 @@ def _status(entry: dict[str, Any], where: str) -> str:
     return str(status)
 
 
+def _rationale(entry: dict[str, Any], where: str, status: str) -> str:
+    rationale = _text(entry, "rationale", where)
+    if status in REVIEWED_STATUSES and not rationale.strip():
+        raise _entry_error(f"{where}.rationale", f"status {status} needs a rationale", "rationale")
+    return rationale
+
+
 def moment_parse(value: Any, where: str) -> datetime:
     """An ISO 8601 date-time with a time zone, or a date (midnight UTC)."""
     if isinstance(value, datetime):
@@ -173,17 +182,19 @@ def result_inputs_parse(raw: Any) -> list[CaseInput]:
             raise _entry_error(f"{where}.requirements", "must be a list of item keys", "requirements")
         name = _text(entry, "name", where, limit=500)
         message = _text(entry, "message", where)
+        status = _status(entry, where)
         cases.append(
             CaseInput(
                 identifier=test_id,
                 title=name,
-                status=_status(entry, where),
+                status=status,
                 duration=_duration(entry, where),
                 message=message,
                 output=_text(entry, "output", where),
-                rationale=_text(entry, "rationale", where),
+                rationale=_rationale(entry, where, status),
                 requirement_keys=list(dict.fromkeys(key.strip() for key in requirements if key.strip())),
                 texts=[test_id, name, message],
+                where=where,
             )
         )
     return cases
@@ -210,16 +221,18 @@ def manual_inputs_parse(raw: Any, *, product: Product, default_tester: str) -> l
             raise _entry_error(f"{where}.test_case", f"{key} is a {item.kind}, not a test_case", "test_case")
         if "executed_at" not in entry:
             raise _entry_error(f"{where}.executed_at", "is required (when the test was executed)", "executed_at")
+        status = _status(entry, where)
         cases.append(
             CaseInput(
                 identifier=str(item.attributes.get("test_id") or item.key),
-                status=_status(entry, where),
+                status=status,
                 duration=_duration(entry, where),
                 message=_text(entry, "notes", where),
-                rationale=_text(entry, "rationale", where),
+                rationale=_rationale(entry, where, status),
                 executed_by=_text(entry, "executed_by", where, limit=255) or default_tester,
                 executed_at=moment_parse(entry["executed_at"], f"{where}.executed_at"),
                 test_case=item,
+                where=where,
             )
         )
     return cases

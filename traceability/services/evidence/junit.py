@@ -11,16 +11,19 @@ Each ``<testcase>`` becomes a :class:`JunitCase` with a stable identifier (docs/
 flavour        identifier
 =============  ==========================================================================
 pytest         the pytest node id, ``tests/test_dose.py::TestRound::test_down[1]``
-               (from ``file`` when present, else from ``classname``: the dotted parts
-               before the first capitalised one are the module path)
+               (from ``file`` when present, else from ``classname``: the dotted parts up
+               to the last test module, ``test_*`` / ``*_test``, are the module path)
+jest-junit     ``file::name`` when jest-junit writes the ``file`` attribute
+               (``addFileAttribute``), else ``name``
 others         ``classname.name`` (Surefire ``com.acme.DoseTest.roundsDown``, go
                ``github.com/acme/dose.TestRound/SRS-012_down``), or ``name`` alone when
                ``classname`` is empty or equal to ``name`` (ctest, jest-junit)
 =============  ==========================================================================
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 from xml.etree.ElementTree import Element, ParseError
 
@@ -29,16 +32,21 @@ from defusedxml.ElementTree import fromstring
 from django.conf import settings
 
 from qms.errors import InvalidInput
+from traceability.graph.model import without_gc
 from traceability.models import ResultStatus
+from traceability.models.evidence import STATUS_SEVERITY
+from traceability.services.evidence.inputs import CaseInput
 from traceability.services.evidence.references import keys_listed
 
 MESSAGE_LIMIT = 2_000
 OUTPUT_LIMIT = 8_000
 IDENTIFIER_LIMIT = 500
+BODY_SEARCH_LIMIT = 4_096  # of a failure / error / skipped element's text, searched for requirement keys
 REQUIREMENT_PROPERTIES = frozenset({"requirements", "requirement"})
 TEXT_PROPERTIES = frozenset({"docstring", "description"})
 CTEST_STATUSES = frozenset({"run", "fail", "notrun", "disabled"})
 RERUN_ELEMENTS = frozenset({"flakyFailure", "flakyError", "rerunFailure", "rerunError"})
+OUTCOME_ELEMENTS = {"failure": ResultStatus.FAILED, "error": ResultStatus.ERROR, "skipped": ResultStatus.SKIPPED}
 
 
 class XmlRefused(InvalidInput):
@@ -46,16 +54,13 @@ class XmlRefused(InvalidInput):
 
 
 @dataclass
-class JunitCase:
-    identifier: str
-    name: str
-    classname: str
-    status: str
-    duration: float | None
-    message: str = ""
-    output: str = ""
-    requirement_keys: list[str] = field(default_factory=list)  # from a `requirements` property
-    texts: list[str] = field(default_factory=list)  # searched for keys: name, docstring, message
+class JunitCase(CaseInput):
+    """A ``<testcase>``, ready to store as it is (``title`` is the test name). ``requirement_keys``
+    come from a ``requirements`` property; ``texts`` (name, docstring, message, failure text) are
+    searched for keys."""
+
+    name: str = ""
+    classname: str = ""
 
 
 @dataclass
@@ -134,10 +139,12 @@ def _suites(root: Element) -> list[Element]:
 
 def flavour_of(root: Element) -> str:
     """Which tool wrote the file: pytest, surefire, ctest, jest, go or junit (anything else)."""
-    suites = _suites(root)
     if root.get("name") == "jest tests":
         return "jest"
-    if root.get("name") == "pytest tests" or any(suite.get("name") == "pytest" for suite in suites):
+    if root.get("name") == "pytest tests":
+        return "pytest"
+    suites = _suites(root)
+    if any(suite.get("name") == "pytest" for suite in suites):
         return "pytest"
     if any("surefire" in value for value in root.attrib.values()):
         return "surefire"
@@ -155,19 +162,36 @@ def pytest_node_id(classname: str, name: str, file: str | None = None) -> str:
     """``tests.test_dose.TestRound`` + ``test_down`` → ``tests/test_dose.py::TestRound::test_down``."""
     if not classname:
         return name
+    return f"{_pytest_node_prefix(classname, file)}::{name}"
+
+
+@lru_cache(maxsize=4096)
+def _pytest_node_prefix(classname: str, file: str | None) -> str:
+    """The node id's module path and classes (a file holds many tests of the same classes)."""
     parts = classname.split(".")
     if file and file.endswith(".py"):
         module = file[:-3].replace("\\", "/").split("/")
         path, classes = file.replace("\\", "/"), parts[len(module) :] if parts[: len(module)] == module else []
     else:
-        first_class = next((i for i, part in enumerate(parts) if part[:1].isupper()), len(parts))
-        path, classes = "/".join(parts[:first_class]) + ".py", parts[first_class:]
-    return "::".join([path, *classes, name])
+        # pytest's classname is the module's dotted path, then the class chain (python_classes:
+        # Test*). Folders may be capitalised (tests.API.test_x): the classes start after the last
+        # part named like a test module (test_* / *_test), at the first Test* part (else the first
+        # capitalised one); without any, the whole classname is the module.
+        modules = [i for i, part in enumerate(parts) if part.startswith("test") or part.endswith("_test")]
+        after = modules[-1] + 1 if modules else 0
+        rest = range(after, len(parts))
+        end = next((i for i in rest if parts[i].startswith("Test")), None)
+        if end is None:
+            end = next((i for i in rest if parts[i][:1].isupper()), len(parts))
+        path, classes = "/".join(parts[:end]) + ".py", parts[end:]
+    return "::".join([path, *classes])
 
 
 def case_identifier(flavour: str, classname: str, name: str, file: str | None = None) -> str:
     if flavour == "pytest":
         identifier = pytest_node_id(classname, name, file)
+    elif flavour == "jest" and file:
+        identifier = f"{file.replace(chr(92), '/')}::{name}"  # jest-junit addFileAttribute: names differ by file
     elif not classname or classname == name:
         identifier = name
     else:
@@ -202,21 +226,44 @@ def _clip(text: str | None, limit: int) -> str:
 
 
 def _case(element: Element, flavour: str, inherited_keys: list[str]) -> JunitCase:
-    name = element.get("name") or ""
-    classname = element.get("classname") or ""
+    """One ``<testcase>``, its children read in a single pass (10,000 of them in a CI report)."""
+    get = element.get
+    name = get("name") or ""
+    classname = get("classname") or ""
     status = ResultStatus.PASSED
     message = ""
     details: list[str] = []
     output: list[str] = []
+    bodies: list[str] = []
+    keys = inherited_keys
+    described: list[str] = []
     reruns = 0
     for child in element:
-        tag = _tag(child)
-        if tag in ("failure", "error", "skipped"):
-            kind = {"failure": ResultStatus.FAILED, "error": ResultStatus.ERROR, "skipped": ResultStatus.SKIPPED}[tag]
-            rank = [ResultStatus.PASSED, ResultStatus.SKIPPED, ResultStatus.FAILED, ResultStatus.ERROR]
-            if rank.index(kind) > rank.index(status):
+        tag = child.tag
+        if tag.__class__ is not str:
+            continue
+        if tag[:1] == "{":
+            tag = tag.rsplit("}", 1)[-1]
+        if tag == "properties":
+            for prop in child:
+                prop_name = prop.get("name")
+                if not prop_name or _tag(prop) != "property":
+                    continue
+                value = prop.get("value")
+                value = value if value is not None else (prop.text or "")
+                lowered = prop_name.lower()
+                if lowered in REQUIREMENT_PROPERTIES:
+                    keys = [*keys, *keys_listed(value)]
+                elif lowered in TEXT_PROPERTIES:
+                    described.append(value)
+            continue
+        kind = OUTCOME_ELEMENTS.get(tag)
+        if kind is not None:
+            text = (child.text or "").strip()
+            if text:
+                bodies.append(text[:BODY_SEARCH_LIMIT])  # go-junit-report: message="Failed", the text says why
+            if STATUS_SEVERITY[kind] > STATUS_SEVERITY[status]:
                 status = kind
-                text = (child.text or "").strip()
                 message = child.get("message") or (text.splitlines()[0] if text else "")
                 if text:
                     details.insert(0, text)
@@ -224,30 +271,26 @@ def _case(element: Element, flavour: str, inherited_keys: list[str]) -> JunitCas
             reruns += 1
         elif tag in ("system-out", "system-err") and (child.text or "").strip():
             output.append(f"--- {tag} ---\n{child.text.strip() if child.text else ''}")
-    ctest_status = element.get("status")
+    ctest_status = get("status")
     if flavour == "ctest" and ctest_status in ("notrun", "disabled") and status == ResultStatus.PASSED:
         status, message = ResultStatus.SKIPPED, message or ctest_status
     if reruns and status == ResultStatus.PASSED:
         message = f"flaky: passed after {reruns} failed attempt(s)"
-    properties = _properties(element)
-    keys = list(inherited_keys)
-    texts = [name]
-    for prop, value in properties:
-        if prop.lower() in REQUIREMENT_PROPERTIES:
-            keys.extend(keys_listed(value))
-        elif prop.lower() in TEXT_PROPERTIES:
-            texts.append(value)
+    texts = [name, *described]
     if message:
         texts.append(message)
+    texts.extend(bodies)
+    details.extend(output)
     return JunitCase(
-        identifier=case_identifier(flavour, classname, name, element.get("file")),
+        identifier=case_identifier(flavour, classname, name, get("file")),
+        title=name,
         name=name,
         classname=classname,
         status=status,
-        duration=_seconds(element.get("time")),
+        duration=_seconds(get("time")),
         message=_clip(message, MESSAGE_LIMIT),
-        output=_clip("\n".join([*details, *output]), OUTPUT_LIMIT),
-        requirement_keys=list(dict.fromkeys(keys)),
+        output=_clip("\n".join(details), OUTPUT_LIMIT) if details else "",
+        requirement_keys=list(dict.fromkeys(keys)) if keys else [],
         texts=texts,
     )
 
@@ -268,6 +311,7 @@ def _walk(suite: Element, flavour: str, inherited: list[str], cases: list[JunitC
             cases.append(_case(child, flavour, keys))
 
 
+@without_gc  # tens of thousands of elements and cases, no reference cycles
 def junit_parse(data: bytes, *, source: str = "upload") -> JunitFile:
     """Read one JUnit XML document into cases; raise InvalidInput naming the file and the problem."""
     root = xml_parse(data, source=source)

@@ -20,23 +20,25 @@ test case created and ``link.created`` for every link created, so item histories
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models.fields.json import KeyTextTransform
 from django.utils import timezone
 
-from qms.errors import InvalidInput
+from qms.errors import Forbidden, InvalidInput
 from qms.models import ApiToken
+from qms.roles import Scope, user_write_scopes
 from qms.services import AuditEntry, audit_record_many
+from traceability.graph.model import without_gc
 from traceability.kinds import ItemKind, ItemStatus, LinkType, link_allowed
 from traceability.models import Item, Link, Product, ResultStatus, TestResult, TestRun
 from traceability.models.evidence import REVIEWED_STATUSES
 from traceability.models.items import ITEM_KEY_RE
 from traceability.services.evidence.bulk import insert_many, wide_batches
 from traceability.services.evidence.inputs import CaseInput, RunInput
-from traceability.services.evidence.references import keys_in
+from traceability.services.evidence.references import key_regex
 from traceability.services.items import item_fingerprint
 
 KEY_CHUNK = 2000
@@ -44,12 +46,25 @@ UNRESOLVED_SHOWN = 100
 REQUIREMENT_LINK_TYPES = (LinkType.VERIFIES, LinkType.VALIDATES)
 _NUMBERED = re.compile(r"^(?P<prefix>.*?)(?P<number>\d+)$")
 STATUSES = frozenset(ResultStatus.values)
+RESULT_COLUMNS = (
+    "run_id",
+    "test_case_id",
+    "test_identifier",
+    "status",
+    "duration",
+    "message",
+    "output",
+    "rationale",
+    "executed_by",
+    "executed_at",
+    "requirement_keys",
+)
 NEW_TEST_CASE_TEXT = "Created from a test result whose test id matched no test case."
 
 
-@dataclass(frozen=True)
-class ItemRef:
-    """What ingestion needs of an item, read as plain values (no model instances for 10,000 rows)."""
+class ItemRef(NamedTuple):
+    """What ingestion needs of an item, read as plain values (no model instances for 10,000 rows;
+    a tuple, as cheap to build as the rows it comes from)."""
 
     pk: int
     key: str
@@ -94,19 +109,51 @@ class IngestReport:
 
 
 def _cases_check(cases: list[CaseInput]) -> None:
+    """A backstop for every source (the JSON and manual parsers already name the entry the same way)."""
     if not cases:
         raise InvalidInput("the run holds no test results", field="results")
     for index, case in enumerate(cases):
-        where = f"result {index + 1} ({case.identifier or 'no identifier'})"
+        where = case.where or f"results[{index}]"
         if not case.identifier and case.test_case is None:
-            raise InvalidInput(f"{where}: a result needs a test identifier", field="test_id")
+            raise InvalidInput(f"{where}.test_id: a result needs a test identifier", field="test_id", entry=where)
         if case.status not in STATUSES:
             raise InvalidInput(
-                f"{where}: unknown status {case.status!r} (statuses: {', '.join(ResultStatus.values)})",
+                f"{where}.status: unknown status {case.status!r} (statuses: {', '.join(ResultStatus.values)})",
                 field="status",
+                entry=f"{where}.status",
             )
         if case.status in REVIEWED_STATUSES and not case.rationale.strip():
-            raise InvalidInput(f"{where}: status {case.status} needs a rationale", field="rationale")
+            raise InvalidInput(
+                f"{where}.rationale: status {case.status} needs a rationale",
+                field="rationale",
+                entry=f"{where}.rationale",
+            )
+
+
+def _reviews_check(cases: list[CaseInput], actor: User | None, token: ApiToken | None) -> int:
+    """Reviewed statuses (passed with exception, failed accepted) are review decisions: they need the
+    ``approvals`` scope (a quality manager; an API token must carry it too). ``actor=None`` is the
+    system (a management command run on the server). Returns how many results are reviewed."""
+    reviewed = [(index, case) for index, case in enumerate(cases) if case.status in REVIEWED_STATUSES]
+    if not reviewed or actor is None:
+        return len(reviewed)
+    role_scopes = user_write_scopes(actor)
+    scopes = role_scopes & frozenset(token.scopes) if token is not None else role_scopes
+    if Scope.APPROVALS in scopes:
+        return len(reviewed)
+    index, case = reviewed[0]
+    where = f"{case.where or f'results[{index}]'}.status"
+    lacking = (
+        "this API token lacks the scope 'approvals'"
+        if token is not None and Scope.APPROVALS in role_scopes
+        else f"{actor.get_username()}'s role may not write approvals"
+    )
+    raise Forbidden(
+        f"{where}: {case.status} is a review decision and needs the 'approvals' scope (a quality manager); {lacking}",
+        code="review_forbidden",
+        field="status",
+        entry=where,
+    )
 
 
 def run_counts(run: TestRun) -> dict[str, int]:
@@ -115,6 +162,10 @@ def run_counts(run: TestRun) -> dict[str, int]:
     linked = (
         run.results.filter(test_case__links_out__link_type__in=REQUIREMENT_LINK_TYPES).values("pk").distinct().count()
     )
+    return _counts(by_status, linked)
+
+
+def _counts(by_status: dict[str, int], linked: int) -> dict[str, int]:
     return {
         "results": sum(by_status.values()),
         "passed": by_status.get(ResultStatus.PASSED, 0),
@@ -185,6 +236,19 @@ def _run_state(run: TestRun, counts: dict[str, int], flavours: list[str]) -> dic
     }
 
 
+def _review_state(cases: list[CaseInput], reviewed: int, actor: User | None) -> dict[str, Any]:
+    """Who recorded the run, and for reviewed results who reviewed them (the acting user)."""
+    state: dict[str, Any] = {"created_by": actor.get_username() if actor else "system"}
+    if reviewed:
+        state["reviewed_by"] = state["created_by"]
+        state["reviewed"] = [
+            {"test": case.identifier, "status": case.status, "rationale": case.rationale}
+            for case in cases
+            if case.status in REVIEWED_STATUSES
+        ][:UNRESOLVED_SHOWN]
+    return state
+
+
 def _targets(product: Product, keys: set[str]) -> dict[str, ItemRef]:
     found: dict[str, ItemRef] = {}
     ordered = sorted(keys)
@@ -201,6 +265,7 @@ class _Plan:
     entries: list[AuditEntry] = field(default_factory=list)
     unresolved: list[dict[str, str]] = field(default_factory=list)
     new_links: list[dict[str, Any]] = field(default_factory=list)  # Link rows by attribute name
+    linked: set[int] = field(default_factory=set)  # test-case pks with a verifies / validates link
 
 
 def _plan_links(
@@ -208,8 +273,7 @@ def _plan_links(
     cases: list[CaseInput],
     case_items: list[ItemRef],
     targets: dict[str, ItemRef],
-    named: list[list[str]],
-    implicit: list[list[str]],
+    case_keys: list[list[str]],
     actor: User | None,
 ) -> _Plan:
     plan = _Plan()
@@ -219,13 +283,19 @@ def _plan_links(
             "source_id", "target_id", "link_type"
         )
     )
-    for case, item, explicit, found in zip(cases, case_items, named, implicit, strict=True):
-        for key in dict.fromkeys([*explicit, *found]):
+    link_types: dict[tuple[str, str], str | None] = {}
+    for case, item, keys in zip(cases, case_items, case_keys, strict=True):
+        for key in keys:
             target = targets.get(key)
             if target is None:
                 plan.unresolved.append({"test": case.identifier, "key": key, "problem": "no such item"})
                 continue
-            link_type = next((t for t in REQUIREMENT_LINK_TYPES if link_allowed(item.kind, t, target.kind)), None)
+            kinds = (item.kind, target.kind)
+            if kinds not in link_types:
+                link_types[kinds] = next(
+                    (t for t in REQUIREMENT_LINK_TYPES if link_allowed(item.kind, t, target.kind)), None
+                )
+            link_type = link_types[kinds]
             if link_type is None or target.pk == item.pk:
                 plan.unresolved.append(
                     {"test": case.identifier, "key": key, "problem": f"a test case cannot verify a {target.kind}"}
@@ -249,6 +319,7 @@ def _plan_links(
                     "created_by_id": actor.pk if actor else None,
                 }
             )
+    plan.linked = {source for source, _, _ in existing}
     return plan
 
 
@@ -303,6 +374,7 @@ def _create_test_cases(
     return created
 
 
+@without_gc  # rows for 10,000 results, no reference cycles: the collector would rescan them over and over
 @transaction.atomic
 def run_ingest(
     *,
@@ -317,6 +389,7 @@ def run_ingest(
 ) -> IngestReport:
     """Store a run and its results (see the module documentation); idempotent by ``digest``."""
     flavours = flavours or []
+    reviewed = _reviews_check(cases, actor, token)
     product = Product.objects.select_for_update().get(pk=product.pk)  # one ingestion per product at a time
     existing = TestRun.objects.filter(product=product, digest=digest).select_related("product").first()
     if existing is not None:
@@ -325,7 +398,8 @@ def run_ingest(
 
     by_test_id: dict[str, ItemRef] = {}
     test_case_keys: list[str] = []
-    claimed: dict[str, list[str]] = {}
+    claimed: dict[str, list[str]] = {}  # test ids claimed by more than one test case
+    test_case = ItemKind.TEST_CASE
     for pk, key, test_id in (
         Item.objects.filter(product=product, kind=ItemKind.TEST_CASE)
         .annotate(test_id=KeyTextTransform("test_id", "attributes"))  # text, no JSON decoding per row
@@ -333,19 +407,28 @@ def run_ingest(
         .values_list("pk", "key", "test_id")
     ):
         test_case_keys.append(key)
-        if isinstance(test_id, str) and test_id:
-            claimed.setdefault(test_id, []).append(key)
-            by_test_id.setdefault(test_id, ItemRef(pk, key, ItemKind.TEST_CASE, {"test_id": test_id}))
+        if test_id and isinstance(test_id, str):
+            first = by_test_id.get(test_id)
+            if first is None:
+                by_test_id[test_id] = ItemRef(pk, key, test_case, {"test_id": test_id})
+            else:
+                claimed.setdefault(test_id, [first.key]).append(key)
     created_items = _create_test_cases(product, cases, by_test_id, test_case_keys, actor)
     case_items = [ItemRef.of(case.test_case) if case.test_case else by_test_id[case.identifier] for case in cases]
 
-    pattern = product.key_pattern
-    implicit = [keys_in("\n".join(text for text in case.texts if text), pattern) for case in cases]
-    named = [case.requirement_keys for case in cases]
-    targets = _targets(product, {key for keys in [*named, *implicit] for key in keys})
+    finditer = key_regex(product.key_pattern).finditer  # the pattern may hold groups: whole matches
+    found = [[m.group(0) for m in finditer("\n".join([text for text in case.texts if text]))] for case in cases]
+    targets = _targets(
+        product, {key for keys in found for key in keys} | {k for c in cases for k in c.requirement_keys}
+    )
     # A key found in a name or message counts only when it names an item; explicit keys always count.
-    implicit = [[key for key in keys if key in targets] for keys in implicit]
-    plan = _plan_links(product, cases, case_items, targets, named, implicit, actor)
+    case_keys = [
+        list(dict.fromkeys([*case.requirement_keys, *[key for key in keys if key in targets]]))
+        if keys or case.requirement_keys
+        else []
+        for case, keys in zip(cases, found, strict=True)
+    ]
+    plan = _plan_links(product, cases, case_items, targets, case_keys, actor)
     insert_many(Link, plan.new_links)
 
     started_at = run.started_at or min((c.executed_at for c in cases if c.executed_at), default=None)
@@ -363,26 +446,30 @@ def run_ingest(
         created_by=actor,
         token=token,
     )
+    run_pk = test_run.pk
     insert_many(
         TestResult,
         [
-            {
-                "run_id": test_run.pk,
-                "test_case_id": item.pk,
-                "test_identifier": (case.identifier or item.attributes.get("test_id") or item.key)[:500],
-                "status": case.status,
-                "duration": case.duration,
-                "message": case.message,
-                "output": case.output,
-                "rationale": case.rationale,
-                "executed_by": case.executed_by[:255],
-                "executed_at": case.executed_at,
-                "requirement_keys": list(dict.fromkeys([*explicit, *found])),
-            }
-            for case, item, explicit, found in zip(cases, case_items, named, implicit, strict=True)
+            (
+                run_pk,
+                item.pk,
+                (case.identifier or item.attributes.get("test_id") or item.key)[:500],
+                case.status,
+                case.duration,
+                case.message,
+                case.output,
+                case.rationale,
+                case.executed_by[:255],
+                case.executed_at,
+                keys,
+            )
+            for case, item, keys in zip(cases, case_items, case_keys, strict=True)
         ],
+        names=RESULT_COLUMNS,
     )
-    counts = run_counts(test_run)
+    # What was just written, counted without reading it back (run_counts gives the same figures).
+    linked = plan.linked
+    counts = _counts(Counter([case.status for case in cases]), sum(1 for item in case_items if item.pk in linked))
     entries = [
         AuditEntry(
             action="item.created",
@@ -429,7 +516,7 @@ def run_ingest(
                     note=f"named by a result of run #{test_run.pk}",
                 )
             )
-    duplicates = sorted(test_id for test_id, keys in claimed.items() if len(keys) > 1)
+    duplicates = sorted(claimed)
     entries.append(
         AuditEntry(
             action="test_run.created",
@@ -438,7 +525,8 @@ def run_ingest(
             object_repr=f"{product.key}/run #{test_run.pk}",
             scope=product.key,
             after=_run_state(test_run, counts, flavours)
-            | {"test_cases_created": len(created_items), "links_created": len(plan.new_links)},
+            | {"test_cases_created": len(created_items), "links_created": len(plan.new_links)}
+            | _review_state(cases, reviewed, actor),
             note="; ".join(f"test id {t!r} is claimed by {', '.join(claimed[t])}" for t in duplicates[:5]),
         )
     )

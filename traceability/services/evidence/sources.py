@@ -12,6 +12,7 @@ from django.contrib.auth.models import User
 from qms.canonical import digest_of
 from qms.errors import InvalidInput
 from qms.models import ApiToken
+from traceability.graph.model import without_gc
 from traceability.models import Product, TestRunSource
 from traceability.services.evidence.inputs import (
     CaseInput,
@@ -27,6 +28,7 @@ def _binding(run: RunInput) -> dict[str, str]:
     return {"version": run.version, "commit_sha": run.commit_sha}
 
 
+@without_gc  # the parsed files and their cases stay alive until stored; no reference cycles
 def junit_ingest(
     *,
     product: Product,
@@ -39,20 +41,7 @@ def junit_ingest(
     if not files:
         raise InvalidInput("no JUnit XML file given", field="file")
     parsed = [junit_parse(data, source=name) for name, data in files]
-    cases = [
-        CaseInput(
-            identifier=case.identifier,
-            title=case.name,
-            status=case.status,
-            duration=case.duration,
-            message=case.message,
-            output=case.output,
-            requirement_keys=case.requirement_keys,
-            texts=case.texts,
-        )
-        for junit in parsed
-        for case in junit.cases
-    ]
+    cases: list[CaseInput] = [case for junit in parsed for case in junit.cases]  # JunitCase is a CaseInput
     if not cases:
         raise InvalidInput(f"{', '.join(name for name, _ in files)}: no <testcase> found", field="file")
     digest = digest_of({"junit": sorted(hashlib.sha256(data).hexdigest() for _, data in files), **_binding(run)})

@@ -10,6 +10,7 @@ import hmac
 import json
 import secrets
 from typing import Any
+from urllib.parse import parse_qs
 
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -71,11 +72,30 @@ def gitlab_token_verify(*, product: Product, token: str | None) -> None:
         raise Forbidden(f"{GITLAB_TOKEN_HEADER} does not match the product's webhook secret", code="signature_invalid")
 
 
-def webhook_payload(body: bytes) -> dict[str, Any]:
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+JSON_HINT = "set the webhook's content type to application/json"
+
+
+def webhook_payload(body: bytes, content_type: str = "") -> dict[str, Any]:
+    """The delivery's JSON object: the body, or for GitHub's default form encoding its ``payload`` field.
+
+    The signature was checked on the raw body before this is called."""
+    if content_type.split(";")[0].strip().lower() == FORM_CONTENT_TYPE:
+        try:
+            fields = parse_qs(body.decode("utf-8"), strict_parsing=bool(body))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise InvalidInput(
+                f"the form-encoded webhook body cannot be read ({exc}); {JSON_HINT}", code="payload_invalid"
+            ) from exc
+        if "payload" not in fields:
+            raise InvalidInput(
+                f"a form-encoded webhook body needs a 'payload' field; {JSON_HINT}", code="payload_invalid"
+            )
+        body = fields["payload"][0].encode()
     try:
         payload = json.loads(body)
     except (UnicodeDecodeError, ValueError) as exc:
-        raise InvalidInput(f"the webhook body is not JSON ({exc})", code="payload_invalid") from exc
+        raise InvalidInput(f"the webhook body is not JSON ({exc}); {JSON_HINT}", code="payload_invalid") from exc
     if not isinstance(payload, dict):
         raise InvalidInput("the webhook body must be a JSON object", code="payload_invalid")
     return payload
