@@ -19,8 +19,7 @@ subprocess with its peak memory (largest process, from ``wait4``):
   floor (raw SQL fetch + networkx build, benchmarks/floor.py), for the ours/floor ratio.
 
 Each tool is capped (``--cap``, 300 s; Doorstop's validate and publish share the cap): a tool
-that runs out prints "> 300 s". Commands this product does not have yet print
-"n/a (command not available)". ``--huge`` times only this product and the floor on PostgreSQL at
+that runs out prints "> 300 s". ``--huge`` times only this product and the floor on PostgreSQL at
 15k items and at 100,000 software requirements + 100,000 tests.
 
 Doorstop and StrictDoc are installed from PyPI into benchmarks/.venv-tools (pinned in
@@ -52,7 +51,7 @@ TOOLS_VENV = BENCH / ".venv-tools"
 TOOLS_REQUIREMENTS = BENCH / "requirements-tools.txt"
 PRODUCT = "BENCH"
 HUGE = DatasetSpec(systems=11_111, software=100_000, tests=100_000)
-NOT_AVAILABLE = "n/a (command not available)"
+NOT_MEASURED = "n/a (a run it adds up failed)"
 
 
 # --- the tools' environment -------------------------------------------------------------------
@@ -127,17 +126,6 @@ def product_prepare(spec: DatasetSpec, database_url: str, work: Path) -> Run:
     if not run.ok:
         raise SystemExit(f"loading the data set failed: {run.note or 'timed out'}")
     return run
-
-
-def command_available(name: str) -> bool:
-    result = subprocess.run(
-        [sys.executable, "manage.py", "help", name],
-        cwd=ROOT,
-        env=product_env("sqlite:///:memory:"),
-        capture_output=True,
-        check=False,
-    )
-    return result.returncode == 0
 
 
 # --- one size ---------------------------------------------------------------------------------
@@ -216,7 +204,7 @@ def time_strictdoc(spec: DatasetSpec, work: Path, cap: float, serial: bool) -> d
     return runs
 
 
-def time_ours(database_url: str, work: Path, cap: float, repeat: int, available: dict[str, bool]) -> dict[str, Run]:
+def time_ours(database_url: str, work: Path, cap: float, repeat: int) -> dict[str, Run]:
     env = product_env(database_url)
     manage = [sys.executable, "manage.py"]
     logs = work / "logs"
@@ -230,26 +218,19 @@ def time_ours(database_url: str, work: Path, cap: float, repeat: int, available:
             ]
         )
 
-    if available["trace_matrix"]:
-        runs["matrix"] = repeated(
-            "trace-matrix", [*manage, "trace_matrix", PRODUCT, "--format", "csv", "-o", str(work / "matrix.csv")]
-        )
-        runs["matrix_inprocess"] = inprocess(
-            "matrix", database_url, work, cap, repeat, ["--out", str(work / "matrix-inprocess.csv")]
-        )
-    else:
-        runs["matrix"] = Run(note=NOT_AVAILABLE)
-        runs["matrix_inprocess"] = Run(note=NOT_AVAILABLE)
-    if available["trace_gaps"]:
-        # exit 1 means "an error-level gap exists": the data set has 4,000 untested requirements.
-        runs["gaps"] = repeated("trace-gaps", [*manage, "trace_gaps", PRODUCT, "--format", "json"], ok_codes=(0, 1))
-    else:
-        runs["gaps"] = Run(note=NOT_AVAILABLE)
+    runs["matrix"] = repeated(
+        "trace-matrix", [*manage, "trace_matrix", PRODUCT, "--format", "csv", "-o", str(work / "matrix.csv")]
+    )
+    runs["matrix_inprocess"] = inprocess(
+        "matrix", database_url, work, cap, repeat, ["--out", str(work / "matrix-inprocess.csv")]
+    )
+    # exit 1 means "an error-level gap exists": the data set has 4,000 untested requirements.
+    runs["gaps"] = repeated("trace-gaps", [*manage, "trace_gaps", PRODUCT, "--format", "json"], ok_codes=(0, 1))
     if runs["matrix"].ok and runs["gaps"].ok:
         runs["total"] = Run(seconds=(runs["matrix"].seconds or 0) + (runs["gaps"].seconds or 0))
         runs["total"].peak_mb = max(runs["matrix"].peak_mb or 0, runs["gaps"].peak_mb or 0)
     else:
-        runs["total"] = Run(note=NOT_AVAILABLE)
+        runs["total"] = Run(note=NOT_MEASURED)
     runs["floor"] = inprocess("floor", database_url, work, cap, repeat, [])
     return runs
 
@@ -347,12 +328,8 @@ def main(argv: list[str] | None = None) -> int:
         plan = [(label_of(n), DatasetSpec.of_items(n)) for n in map(parse_size, args.sizes.split(","))]
     if not (args.skip_doorstop and args.skip_strictdoc):
         tools_ensure()
-    available = {name: command_available(name) for name in ("trace_matrix", "trace_gaps")}
     database = "PostgreSQL" if args.database_url else "SQLite"
     print(f"Q-interface benchmark: {database}, cap {args.cap:.0f} s per tool; {os.cpu_count()} CPUs", flush=True)
-    for name, present in available.items():
-        if not present:
-            print(f"  {name}: {NOT_AVAILABLE}")
 
     output: list[str] = []
     everything: dict[str, Any] = {}
@@ -365,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
         print("  loading the data set into this product ...", flush=True)
         results["load"] = {"load": product_prepare(spec, url, work)}
         print(f"  loaded in {fmt_time(results['load']['load'])}; timing this product ...", flush=True)
-        results["ours"] = time_ours(url, work, args.cap, args.repeat, available)
+        results["ours"] = time_ours(url, work, args.cap, args.repeat)
         if not args.skip_strictdoc:
             print("  timing StrictDoc ...", flush=True)
             results["strictdoc"] = time_strictdoc(spec, work, args.cap, serial=not args.no_strictdoc_serial)
@@ -386,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"= {growth:.1f}× (goal for the matrix: < 10×); peak memory {huge[name].get('peak_mb', 0):.0f} MB"
                 )
             else:
-                line = f"- {name}: {NOT_AVAILABLE}"
+                line = f"- {name}: {NOT_MEASURED}"
             print(line)
             output.append(line)
     args.out.mkdir(parents=True, exist_ok=True)
