@@ -43,6 +43,7 @@ class AuditEventListView(generics.ListAPIView):
     serializer_class = AuditEventOutputSerializer
     filterset_class = AuditEventFilter
     ordering_fields = ["id", "at"]
+    search_fields = ["object_repr", "actor_username", "action"]
 
     def get_queryset(self) -> QuerySet[AuditEvent]:
         return audit_event_list()

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from qms.errors import InvalidInput
 from qms.roles import Scope, acting_user
 from standards.api.serializers import ClauseOutputSerializer
+from standards.models import Clause
 from standards.selectors import clause_get_by_ref
 from traceability.api.filters import ClauseLinkFilter, ItemFilter, LinkFilter
 from traceability.api.serializers import (
@@ -101,9 +102,11 @@ class ProductClauseListView(ProductScopedMixin, generics.ListAPIView):
     """Clauses of the product's standards that apply to its safety class (unassigned → class C)."""
 
     serializer_class = ClauseOutputSerializer
-    filter_backends: list[Any] = []
+    search_fields = ["number", "title"]  # document order; no ordering
 
     def get_queryset(self) -> QuerySet[Any]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no product in the URL
+            return Clause.objects.none()
         return product_applicable_clauses(self.product).select_related("parent")
 
 
@@ -115,6 +118,8 @@ class ItemListView(ProductScopedMixin, generics.ListAPIView):
     search_fields = ["key", "title"]
 
     def get_queryset(self) -> QuerySet[Item]:
+        if getattr(self, "swagger_fake_view", False):
+            return Item.objects.none()
         return item_list(product=self.product)
 
     @extend_schema(request=ItemCreateInputSerializer, responses={201: ItemOutputSerializer})
@@ -142,6 +147,7 @@ class ItemDetailView(ProductScopedMixin, APIView):
         item = item_update(item=item, actor=acting_user(request.user), **data)
         return Response(self._detail(item))
 
+    @extend_schema(request=None, responses={204: None})
     def delete(self, request: Request, product_key: str, key: str) -> Response:
         item_delete(item=item_get(product=self.product, key=key), actor=acting_user(request.user))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -185,9 +191,12 @@ class LinkListView(ProductScopedMixin, generics.ListAPIView):
     serializer_class = LinkOutputSerializer
     filterset_class = LinkFilter
     write_scope = Scope.ITEMS
-    ordering_fields = ["created_at", "link_type"]
+    ordering_fields = ["created_at", "link_type", "source__key", "target__key"]
+    search_fields = ["source__key", "source__title", "target__key", "target__title"]
 
     def get_queryset(self) -> QuerySet[Link]:
+        if getattr(self, "swagger_fake_view", False):
+            return Link.objects.none()
         return link_list(product=self.product)
 
     @extend_schema(request=LinkCreateInputSerializer, responses={201: LinkOutputSerializer})
@@ -208,6 +217,7 @@ class LinkDetailView(ProductScopedMixin, APIView):
     def get(self, request: Request, product_key: str, pk: int) -> Response:
         return Response(LinkOutputSerializer(link_get(product=self.product, pk=pk)).data)
 
+    @extend_schema(request=None, responses={204: None})
     def delete(self, request: Request, product_key: str, pk: int) -> Response:
         link_delete(link=link_get(product=self.product, pk=pk), actor=acting_user(request.user))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -243,9 +253,12 @@ class ClauseLinkListView(ProductScopedMixin, generics.ListAPIView):
     serializer_class = ClauseLinkOutputSerializer
     filterset_class = ClauseLinkFilter
     write_scope = Scope.ITEMS
-    ordering_fields = ["created_at"]
+    ordering_fields = ["created_at", "item__key"]
+    search_fields = ["item__key", "item__title", "clause__number", "clause__title", "note"]
 
     def get_queryset(self) -> QuerySet[ClauseLink]:
+        if getattr(self, "swagger_fake_view", False):
+            return ClauseLink.objects.none()
         return clause_link_list(product=self.product)
 
     @extend_schema(request=ClauseLinkCreateInputSerializer, responses={201: ClauseLinkOutputSerializer})
@@ -269,6 +282,7 @@ class ClauseLinkDetailView(ProductScopedMixin, APIView):
     def get(self, request: Request, product_key: str, pk: int) -> Response:
         return Response(ClauseLinkOutputSerializer(clause_link_get(product=self.product, pk=pk)).data)
 
+    @extend_schema(request=None, responses={204: None})
     def delete(self, request: Request, product_key: str, pk: int) -> Response:
         clause_link_delete(clause_link=clause_link_get(product=self.product, pk=pk), actor=acting_user(request.user))
         return Response(status=status.HTTP_204_NO_CONTENT)
