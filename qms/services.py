@@ -15,7 +15,7 @@ from django.utils import timezone
 from qms.canonical import digest_of
 from qms.errors import Conflict, Forbidden, InvalidInput, NotFound
 from qms.models import ApiToken, AuditChainHead, AuditEvent, Signature, SignatureMeaning
-from qms.roles import Role, Scope
+from qms.roles import Role, Scope, user_roles, user_write_scopes
 
 
 @dataclass(frozen=True)
@@ -185,7 +185,11 @@ def token_create(
     actor: User | None,
     expires_at: datetime | None = None,
 ) -> tuple[ApiToken, str]:
-    """Create a token and return it with its key; the key is not stored and cannot be shown again."""
+    """Create a token and return it with its key; the key is not stored and cannot be shown again.
+
+    A token's scopes are at most its user's role's write scopes. An auditor's token therefore has
+    no scope: it is a read-only token (for scripted exports), refused on every write.
+    """
     name = name.strip()
     if not name:
         raise InvalidInput("a token needs a name", field="name")
@@ -193,6 +197,18 @@ def token_create(
     unknown = [scope for scope in wanted if scope not in Scope.values]
     if unknown:
         raise InvalidInput(f"unknown scope {unknown[0]!r}; scopes are {', '.join(Scope.values)}", field="scopes")
+    username = user.get_username()
+    if not user.is_active:
+        raise InvalidInput(f"{username} is deactivated and cannot have API tokens", field="user")
+    if not (user.is_superuser or user_roles(user)):
+        raise InvalidInput(f"{username} has no role, so a token of theirs could do nothing", field="user")
+    beyond = sorted(set(wanted) - user_write_scopes(user))
+    if beyond:
+        raise InvalidInput(
+            f"the role of {username} cannot write '{beyond[0]}', so a token of theirs cannot either"
+            + (" (an auditor's token is read-only: no scopes)" if not user_write_scopes(user) else ""),
+            field="scopes",
+        )
     if expires_at is not None and expires_at <= timezone.now():
         raise InvalidInput("expires_at must be in the future", field="expires_at")
     if ApiToken.objects.filter(user=user, name=name).exists():
