@@ -179,7 +179,7 @@ class IncomingLinkInline(ReadOnlyInline):
     model = Link
     fk_name = "target"
     fields = ["source", "link_type", "target_revision", "reviewed_at"]
-    readonly_fields = fields
+    readonly_fields = ["source", "link_type", "target_revision", "reviewed_at"]
     select_related = ("source", "target")  # both ends name the link
     verbose_name = "incoming link"
     verbose_name_plural = "incoming links (edit them on the source item)"
@@ -189,7 +189,7 @@ class ClauseLinkInline(ReadOnlyInline):
     model = ClauseLink
     fk_name = "item"
     fields = ["clause", "note", "created_at", "created_by"]
-    readonly_fields = fields
+    readonly_fields = ["clause", "note", "created_at", "created_by"]
     select_related = ("item", "clause__standard", "created_by")
     verbose_name = "clause link"
     verbose_name_plural = "clause evidence (add it under Clause links)"

@@ -1,4 +1,7 @@
-"""Writes of the quality-system foundation: audit events and API tokens."""
+"""Writes of the quality-system foundation: audit events, roles, API tokens, signatures.
+
+User accounts (create, update, activate, password) are in ``qms.services.users``.
+"""
 
 import hashlib
 import re
@@ -133,19 +136,32 @@ def event_digest_matches(*, previous: str, event: AuditEvent) -> bool:
 # --- roles -----------------------------------------------------------------------------------
 
 
-@transaction.atomic
-def user_role_set(*, user: User, roles: Iterable[str], actor: User | None) -> None:
-    """Replace the user's roles (groups), audited."""
+def superuser_guard(*, user: User, actor: User | None) -> None:
+    """Only a superuser (or the system) changes a superuser's account: no escalation through a role."""
+    if user.is_superuser and actor is not None and not actor.is_superuser:
+        raise Forbidden(f"only a superuser may change the account of {user.get_username()} (a superuser)")
+
+
+def roles_clean(roles: Iterable[str]) -> list[str]:
     wanted = sorted(set(roles))
     unknown = [role for role in wanted if role not in Role.values]
     if unknown:
         raise InvalidInput(f"unknown role {unknown[0]!r}; roles are {', '.join(Role.values)}", field="roles")
+    return wanted
+
+
+@transaction.atomic
+def user_role_set(*, user: User, roles: Iterable[str], actor: User | None) -> None:
+    """Replace the user's roles (groups), audited (``user.roles_changed``); no event when unchanged."""
+    wanted = roles_clean(roles)
+    superuser_guard(user=user, actor=actor)
     before = sorted(user.groups.filter(name__in=Role.values).values_list("name", flat=True))
     if before == wanted:
         return
     groups = [Group.objects.get_or_create(name=role)[0] for role in wanted]
     user.groups.remove(*Group.objects.filter(name__in=Role.values))
     user.groups.add(*groups)
+    user.__dict__.pop("_qms_roles", None)  # the per-request role cache of qms.roles.user_roles
     audit_record(
         actor=actor,
         action="user.roles_changed",
