@@ -134,6 +134,10 @@ def item_key_known(*, product: Product, key: str) -> bool:
     return Item.objects.filter(product=product, key=key).exists() or item_key_history(product=product, key=key).exists()
 
 
+def link_exists_in(*, product: Product, pk: int) -> bool:
+    return Link.objects.filter(product=product, pk=pk).exists()
+
+
 def link_history(*, product: Product, pk: int) -> QuerySet[AuditEvent]:
     """Every recorded change of a link, oldest first (also once the link is deleted)."""
     return audit_event_list(object_type=LINK_TYPE, object_id=str(pk), scope=product.key)

@@ -5,7 +5,8 @@ them where the view has no ``search_fields`` / ``ordering_fields``. Here:
 
 - ``search`` exists only on views with ``search_fields``;
 - ``ordering`` exists only on views with a non-empty ``ordering_fields`` (never guessed from the
-  serializer); an unknown field is refused with 400 naming the fields that are allowed.
+  serializer); an unknown field is refused with 400 naming the fields that are allowed, and so is
+  ``ordering`` on a list with a fixed order.
 """
 
 from typing import Any
@@ -28,8 +29,10 @@ class OrderingFilter(filters.OrderingFilter):
     def get_ordering(self, request: Request, queryset: QuerySet[Any], view: Any) -> Any:
         allowed = _ordering_fields(view)
         params = request.query_params.get(self.ordering_param)
-        if not params or not allowed:
+        if not params:
             return self.get_default_ordering(view)
+        if not allowed:
+            raise InvalidInput("this list has a fixed order and takes no 'ordering'", field=self.ordering_param)
         terms = [term.strip() for term in params.split(",") if term.strip()]
         unknown = [term for term in terms if term.removeprefix("-") not in allowed]
         if unknown:

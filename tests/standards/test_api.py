@@ -82,6 +82,7 @@ def test_clause_list_orders_by_the_advertised_fields(api_client, auditor, small_
         ),
         ("/api/v1/clause-mappings/?ordering=-bogus", "cannot order by '-bogus'; ordering fields are kind, id"),
         ("/api/v1/standards/?ordering=code,title", "cannot order by 'title'"),
+        ("/api/v1/clauses/applicable/?ordering=number", "this list has a fixed order and takes no 'ordering'"),
     ],
 )
 def test_unknown_ordering_fields_are_refused(api_client, auditor, small_catalogue, path, message):

@@ -46,6 +46,7 @@ from traceability.selectors import (
     item_key_known,
     item_links,
     item_list,
+    link_exists_in,
     link_get,
     link_history,
     link_list,
@@ -248,10 +249,10 @@ class LinkHistoryView(ProductScopedMixin, APIView):
         ),
     )
     def get(self, request: Request, product_key: str, pk: int) -> Response:
-        events = list(link_history(product=self.product, pk=pk))
-        if not events and not Link.objects.filter(product=self.product, pk=pk).exists():
-            raise NotFound(f"{self.product.key} has no link #{pk} and never had", product=self.product.key)
         moment = moment_param(request)
+        events = list(link_history(product=self.product, pk=pk))
+        if not events and not link_exists_in(product=self.product, pk=pk):
+            raise NotFound(f"{self.product.key} has no link #{pk} and never had", product=self.product.key)
         if moment is None:
             return Response(HistoryEventOutputSerializer(events, many=True).data)
         record = record_as_of(events, moment)
