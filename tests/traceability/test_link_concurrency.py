@@ -49,7 +49,7 @@ def test_an_integrity_error_anywhere_in_the_api_is_409(db, api_client, developer
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL (SQLite has one writer)")
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # like the other transaction tests
 def test_concurrent_opposite_hierarchy_links_cannot_both_pass(make_item, qm):
     a = make_item("SRS-1", "software_requirement")
     b = make_item("SRS-2", "software_requirement")
