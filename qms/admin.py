@@ -4,17 +4,24 @@ Permissions come from roles (groups) and write scopes, not from Django's per-mod
 Every write made here goes through a service or is audited by ``AuditedAdmin``.
 """
 
+import copy
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
-from django.db import models
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
+from django.db import models, transaction
 from django.forms.models import model_to_dict
 from django.http import HttpRequest
 
 from qms.errors import DomainError
 from qms.models import ApiToken, AuditEvent, Signature
-from qms.roles import Scope, acting_user, user_roles, user_write_scopes
-from qms.services import audit_record, token_revoke
+from qms.roles import Role, Scope, acting_user, user_roles, user_write_scopes
+from qms.services import audit_record, token_revoke, user_role_set
+from qms.services.users import user_active_set, user_create, user_password_set, user_update
 
 
 def _has_role(request: HttpRequest) -> bool:
@@ -175,3 +182,174 @@ class SignatureAdmin(RoleAdmin):
 admin.site.site_header = "Q-interface administration"
 admin.site.site_title = "Q-interface"
 admin.site.index_title = "Quality system records"
+
+
+# --- users -----------------------------------------------------------------------------------
+
+
+def _manages_users(request: HttpRequest) -> bool:
+    """Quality managers (and superusers) manage user accounts in the admin."""
+    user = request.user
+    return _has_role(request) and (user.is_superuser or Role.QUALITY_MANAGER in user_roles(user))
+
+
+def _roles_field(*, required: bool) -> forms.MultipleChoiceField:
+    return forms.MultipleChoiceField(
+        choices=Role.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=required,
+        help_text="What the user may do: quality managers write everything, developers items and evidence, "
+        "auditors read only.",
+    )
+
+
+class UserAddForm(AdminUserCreationForm):
+    roles = _roles_field(required=True)
+
+    class Meta(AdminUserCreationForm.Meta):  # type: ignore[name-defined]
+        fields = ["username", "first_name", "last_name", "email", "is_staff"]
+
+
+class UserEditForm(UserChangeForm):
+    roles = _roles_field(required=False)  # no role: the account can sign in but is refused everywhere
+
+    class Meta(UserChangeForm.Meta):  # type: ignore[name-defined]
+        fields = ["username", "first_name", "last_name", "email", "is_active", "is_staff", "is_superuser"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.initial["roles"] = sorted(
+                self.instance.groups.filter(name__in=Role.values).values_list("name", flat=True)
+            )
+
+
+class UserAdmin(DjangoUserAdmin):
+    """User accounts for quality managers: every change goes through the audited user services.
+
+    Quality managers add users, set names, e-mail, roles, admin access and passwords, and
+    deactivate; superuser status and superusers' accounts stay with superusers. Users are never
+    deleted here (the audit trail points at them): deactivate instead.
+    """
+
+    form = UserEditForm
+    add_form = UserAddForm
+    list_display = ["username", "first_name", "last_name", "email", "role_list", "is_active", "is_staff", "last_login"]
+    list_filter = ["is_active", "is_staff", "is_superuser", "groups"]
+    search_fields = ["username", "first_name", "last_name", "email"]
+    ordering = ["username"]
+    filter_horizontal = ()
+    readonly_fields = ["last_login", "date_joined"]
+    add_fieldsets = [
+        (None, {"classes": ["wide"], "fields": ["username", "usable_password", "password1", "password2"]}),
+        ("Person", {"fields": ["first_name", "last_name", "email"]}),
+        ("Access", {"fields": ["roles", "is_staff"]}),
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return super().get_queryset(request).prefetch_related("groups")
+
+    @admin.display(description="roles")
+    def role_list(self, user: User) -> str:
+        return ", ".join(sorted(g.name for g in user.groups.all() if g.name in Role.values)) or "-"
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is None:
+            return self.add_fieldsets
+        access = ["roles", "is_active", "is_staff"]
+        if request.user.is_superuser:
+            access.append("is_superuser")
+        return [
+            (None, {"fields": ["username", "password"]}),
+            ("Person", {"fields": ["first_name", "last_name", "email"]}),
+            ("Access", {"fields": access}),
+            ("Dates", {"fields": ["last_login", "date_joined"]}),
+        ]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return ["username", "last_login", "date_joined"] if obj is not None else []
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is None or obj.pk != request.user.pk:
+            return form
+
+        class OwnAccountForm(form):  # type: ignore[misc, valid-type]
+            def clean(self) -> dict[str, Any]:
+                data = super().clean() or {}
+                if data.get("is_active") is False:
+                    self.add_error("is_active", "you cannot deactivate your own account")
+                return data
+
+        return OwnAccountForm
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return _has_role(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return _has_role(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return _manages_users(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return _manages_users(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        data = form.cleaned_data
+        actor = acting_user(request.user)
+        try:
+            if not change:
+                saved = user_create(
+                    username=data["username"],
+                    roles=data["roles"],
+                    email=data.get("email") or "",
+                    first_name=data.get("first_name") or "",
+                    last_name=data.get("last_name") or "",
+                    password=data.get("password1") if data.get("set_usable_password", True) else None,
+                    is_staff=bool(data.get("is_staff")),
+                    actor=actor,
+                )
+                obj.pk = saved.pk
+                return
+            changes = {name: data[name] for name in ("first_name", "last_name", "email", "is_staff") if name in data}
+            if request.user.is_superuser and "is_superuser" in data:
+                changes["is_superuser"] = data["is_superuser"]
+            user_update(user=obj, actor=actor, **changes)
+            user_role_set(user=obj, roles=data["roles"], actor=actor)
+            if "is_active" in data:
+                user_active_set(user=obj, is_active=data["is_active"], actor=actor)
+        except DomainError as exc:
+            raise PermissionDenied(exc.message) from exc
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        """Roles were set by the services; the form has no other related fields."""
+
+    def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> Any:
+        """Django's password page, with the new password set by ``user_password_set`` (audited)."""
+        actor = acting_user(request.user)
+
+        class AuditedPasswordForm(self.change_password_form):  # type: ignore[name-defined]
+            def save(self, commit: bool = True) -> User:
+                password = (
+                    self.cleaned_data["password1"] if self.cleaned_data.get("set_usable_password", True) else None
+                )
+                saved = user_password_set(user=self.user, password=password, actor=actor)
+                self.user.password = saved.password  # keeps the session of a user changing their own password
+                return saved
+
+        per_request = copy.copy(self)  # the admin instance is shared between requests
+        per_request.change_password_form = AuditedPasswordForm
+        with transaction.atomic():
+            return DjangoUserAdmin.user_change_password(per_request, request, id, form_url)
+
+
+import django.contrib.auth.admin  # noqa: E402, F401 - Django's UserAdmin registers first, so ours replaces it
+
+admin.site.unregister(User)
+admin.site.register(User, UserAdmin)

@@ -148,8 +148,8 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 100,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.OrderingFilter",
-        "rest_framework.filters.SearchFilter",
+        "qms.api.filters.OrderingFilter",
+        "qms.api.filters.SearchFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "qms.api.exceptions.exception_handler",
@@ -168,6 +168,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # One schema name per choice set used by several fields (item kinds on items and link ends, …).
+    "ENUM_NAME_OVERRIDES": {
+        "ItemKindEnum": "traceability.kinds.ItemKind",
+        "ItemStatusEnum": "traceability.kinds.ItemStatus",
+        "ResultStatusEnum": "traceability.models.evidence.ResultStatus",
+    },
 }
 
 # Background jobs (django-tasks): reports render in-process by default; with TASKS_BACKEND=database

@@ -26,7 +26,16 @@ from traceability.models import (
 )
 from traceability.models.evidence import REVIEWED_STATUSES
 from traceability.services.evidence import manual_executions_record, run_input_clean
-from traceability.services.items import item_create, item_delete, item_fields_clean, item_key_problem, item_update
+from traceability.services.items import (
+    clause_link_create,
+    clause_link_delete,
+    clause_link_problem,
+    item_create,
+    item_delete,
+    item_fields_clean,
+    item_key_problem,
+    item_update,
+)
 from traceability.services.links import link_create, link_cycle, link_delete, link_problem
 from traceability.services.products import product_create, product_update
 
@@ -134,6 +143,9 @@ class LinkInline(RoleInline):
     extra = 0
     verbose_name = "outgoing link"
 
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return super().get_queryset(request).select_related("source", "target")
+
     def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
         formset = super().get_formset(request, obj, **kwargs)
         form_class = formset.form
@@ -146,6 +158,43 @@ class LinkInline(RoleInline):
         return formset
 
 
+class ReadOnlyInline(RoleInline):
+    """Shown on the item page for context; written elsewhere (the source item's page, clause evidence)."""
+
+    extra = 0
+    can_delete = False
+    select_related: tuple[str, ...] = ()
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return super().get_queryset(request).select_related(*self.select_related)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class IncomingLinkInline(ReadOnlyInline):
+    model = Link
+    fk_name = "target"
+    fields = ["source", "link_type", "target_revision", "reviewed_at"]
+    readonly_fields = ["source", "link_type", "target_revision", "reviewed_at"]
+    select_related = ("source", "target")  # both ends name the link
+    verbose_name = "incoming link"
+    verbose_name_plural = "incoming links (edit them on the source item)"
+
+
+class ClauseLinkInline(ReadOnlyInline):
+    model = ClauseLink
+    fk_name = "item"
+    fields = ["clause", "note", "created_at", "created_by"]
+    readonly_fields = ["clause", "note", "created_at", "created_by"]
+    select_related = ("item", "clause__standard", "created_by")
+    verbose_name = "clause link"
+    verbose_name_plural = "clause evidence (add it under Clause links)"
+
+
 @admin.register(Item)
 class ItemAdmin(RoleAdmin):
     write_scope = Scope.ITEMS
@@ -154,8 +203,13 @@ class ItemAdmin(RoleAdmin):
     list_filter = ["product", "kind", "status"]
     search_fields = ["key", "title"]
     list_select_related = ["product"]
-    inlines = [LinkInline]
+    inlines = [LinkInline, IncomingLinkInline, ClauseLinkInline]
     list_per_page = 100
+
+    def get_inline_instances(self, request: HttpRequest, obj: Any = None) -> list[Any]:
+        """Incoming links and clause evidence exist only once the item does."""
+        instances = super().get_inline_instances(request, obj)
+        return instances if obj is not None else [i for i in instances if isinstance(i, LinkInline)]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         fixed = ["revision", "fingerprint", "created_at", "created_by", "updated_at", "updated_by"]
@@ -186,6 +240,8 @@ class ItemAdmin(RoleAdmin):
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         """Links are created and deleted through the link services (rules, fingerprint, audit)."""
         formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        if formset.model is not Link or formset.fk.name != "source":
+            return  # the read-only inlines write nothing
         for inline_form in formset.forms:
             if not inline_form.has_changed() and inline_form.instance.pk is None:
                 continue
@@ -233,12 +289,54 @@ class LinkAdmin(RoleAdmin):
             self.delete_model(request, obj)
 
 
+class ClauseLinkAdminForm(forms.ModelForm):
+    class Meta:
+        model = ClauseLink
+        fields = ["item", "clause", "note"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        item, clause = data.get("item"), data.get("clause")
+        if item is None or clause is None:
+            return data
+        problem = clause_link_problem(item=item, clause=clause)
+        if problem:
+            raise forms.ValidationError(problem)
+        return data
+
+
 @admin.register(ClauseLink)
 class ClauseLinkAdmin(RoleAdmin):
+    """Clause evidence: an item is evidence for a clause. Added and removed through the services."""
+
+    write_scope = Scope.ITEMS
+    form = ClauseLinkAdminForm
     list_display = ["item", "clause", "product", "created_at", "created_by"]
     list_filter = ["product", "clause__standard"]
     search_fields = ["item__key", "clause__number", "clause__title"]
     list_select_related = ["item", "clause__standard", "product", "created_by"]
+    raw_id_fields = ["item", "clause"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return ["item", "clause", "note", "product", "created_at", "created_by"] if obj is not None else []
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # evidence is added or removed, never edited
+
+    def save_model(self, request: HttpRequest, obj: ClauseLink, form: Any, change: bool) -> None:
+        data = form.cleaned_data
+        saved = clause_link_create(
+            item=data["item"], clause=data["clause"], note=data.get("note") or "", actor=acting_user(request.user)
+        )
+        obj.pk = saved.pk
+        obj.refresh_from_db()
+
+    def delete_model(self, request: HttpRequest, obj: ClauseLink) -> None:
+        clause_link_delete(clause_link=obj, actor=acting_user(request.user))
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for obj in queryset:
+            self.delete_model(request, obj)
 
 
 class ReadOnlyAdmin(RoleAdmin):

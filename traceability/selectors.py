@@ -106,6 +106,81 @@ def item_as_of(item: Item, when: datetime) -> tuple[dict[str, Any] | None, Audit
     return event.after, event
 
 
+ITEM_TYPE = "traceability.item"
+LINK_TYPE = "traceability.link"
+
+
+def _links_of_key(key: str) -> Q:
+    """Link events naming the item key at either end (every link event stores source and target keys)."""
+    ends = Q(after__source=key) | Q(after__target=key) | Q(before__source=key) | Q(before__target=key)
+    return Q(object_type=LINK_TYPE) & ends
+
+
+def item_key_history(*, product: Product, key: str, include_links: bool = False) -> QuerySet[AuditEvent]:
+    """Every recorded change of the item with this key, oldest first, in one query.
+
+    Found by key, not by row, so the history outlives the item: a deleted item's history stays
+    readable, and a key deleted and created again shows both lives. With ``include_links`` the
+    events of the links into and out of the item (created, reviewed, deleted) are included.
+    """
+    wanted = Q(object_type=ITEM_TYPE, object_repr=f"{product.key}/{key}")
+    if include_links:
+        wanted |= _links_of_key(key)
+    return AuditEvent.objects.filter(wanted, scope=product.key).order_by("id")
+
+
+def item_key_known(*, product: Product, key: str) -> bool:
+    """Whether the product has, or ever had, an item with this key."""
+    return Item.objects.filter(product=product, key=key).exists() or item_key_history(product=product, key=key).exists()
+
+
+def link_exists_in(*, product: Product, pk: int) -> bool:
+    return Link.objects.filter(product=product, pk=pk).exists()
+
+
+def link_history(*, product: Product, pk: int) -> QuerySet[AuditEvent]:
+    """Every recorded change of a link, oldest first (also once the link is deleted)."""
+    return audit_event_list(object_type=LINK_TYPE, object_id=str(pk), scope=product.key)
+
+
+@dataclass(frozen=True)
+class RecordAt:
+    """What a record said at a moment, and the event (who, when) that made it so."""
+
+    state: dict[str, Any] | None
+    event: AuditEvent | None
+
+    @property
+    def exists(self) -> bool:
+        return self.state is not None
+
+
+def record_as_of(events: list[AuditEvent], when: datetime) -> RecordAt:
+    """The state one record's events (oldest first) gave it at a moment; None before it existed or once deleted."""
+    last = next((event for event in reversed(events) if event.at <= when), None)
+    if last is None:
+        return RecordAt(None, None)
+    return RecordAt(None if last.action.endswith(".deleted") else last.after, last)
+
+
+@dataclass(frozen=True)
+class ItemAt:
+    item: RecordAt
+    links: list[RecordAt]  # the item's links that existed at the moment, by link id
+
+
+def item_key_as_of(*, product: Product, key: str, when: datetime, include_links: bool = False) -> ItemAt:
+    """The item with this key as it was at a moment (and its links then): one query."""
+    events = list(item_key_history(product=product, key=key, include_links=include_links).filter(at__lte=when))
+    by_link: dict[str, list[AuditEvent]] = defaultdict(list)
+    for event in events:
+        if event.object_type == LINK_TYPE:
+            by_link[event.object_id].append(event)
+    links = [record_as_of(by_link[link_id], when) for link_id in sorted(by_link, key=int)]
+    item = record_as_of([event for event in events if event.object_type == ITEM_TYPE], when)
+    return ItemAt(item=item, links=[link for link in links if link.exists])
+
+
 def product_overview(product: Product) -> dict[str, Any]:
     """Counts for the product page: items by kind and status, suspect links (two queries)."""
     by_kind: dict[str, dict[str, int]] = {}

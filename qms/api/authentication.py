@@ -1,5 +1,6 @@
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
@@ -30,3 +31,21 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return "Token"
+
+
+class ApiTokenAuthenticationScheme(OpenApiAuthenticationExtension):
+    """Documents ``Authorization: Token <key>`` in the schema's ``securitySchemes``."""
+
+    target_class = ApiTokenAuthentication
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": (
+                "An API token: `Authorization: Token <key>` (or `Bearer <key>`). Create one with "
+                "`manage.py token_create` or `POST /api/v1/tokens/`; it writes only in its scopes."
+            ),
+        }

@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -29,6 +30,17 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return Response(
             {"error": "invalid", "detail": _first_message(detail), "fields": detail},
             status=status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, IntegrityError):
+        # A constraint refused the write: almost always a concurrent request that got there first
+        # (the services check the same rules before writing). The transaction was rolled back.
+        return Response(
+            {
+                "error": "conflict",
+                "detail": "the change clashes with the current state (probably a concurrent change); "
+                "nothing was written; reload and try again",
+            },
+            status=status.HTTP_409_CONFLICT,
         )
     response = drf_exception_handler(exc, context)
     if response is None:

@@ -1,10 +1,10 @@
 """Read-only REST API of the standards catalogue (it is maintained with load_standards and the admin)."""
 
 from functools import cached_property
-from typing import Any
 
 import django_filters
 from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics
 
 from qms.errors import InvalidInput, NotFound
@@ -55,7 +55,7 @@ class ClauseListView(generics.ListAPIView):
 
     serializer_class = ClauseOutputSerializer
     filterset_class = ClauseFilter
-    ordering_fields: list[str] = []
+    ordering_fields = ["position", "title"]
     search_fields = ["number", "title"]
 
     @cached_property
@@ -66,14 +66,24 @@ class ClauseListView(generics.ListAPIView):
         return standard
 
     def get_queryset(self) -> QuerySet[Clause]:
+        if getattr(self, "swagger_fake_view", False):
+            return Clause.objects.none()
         return clause_list(standard=self.standard)
 
 
+@extend_schema_view(
+    get=extend_schema(
+        parameters=[
+            OpenApiParameter("class", str, enum=SafetyClass.values, description="Software safety class (default C)"),
+            OpenApiParameter("standard", str, many=True, description="Standard slug (repeatable; default all)"),
+        ]
+    )
+)
 class ApplicableClauseListView(generics.ListAPIView):
     """Which clauses of which standards apply to a software safety class (``?class=B``; default C)."""
 
     serializer_class = ClauseOutputSerializer
-    filter_backends: list[Any] = []
+    search_fields = ["number", "title"]  # grouped by standard in document order; no ordering
 
     def get_queryset(self) -> QuerySet[Clause]:
         safety_class = self.request.query_params.get("class", "") or None
@@ -84,9 +94,15 @@ class ApplicableClauseListView(generics.ListAPIView):
         return clauses_applicable(safety_class=safety_class, standards=standards).select_related("parent")
 
 
+@extend_schema_view(
+    get=extend_schema(
+        parameters=[OpenApiParameter("standard", str, description="Mappings from or to this standard (slug)")]
+    )
+)
 class ClauseMappingListView(generics.ListAPIView):
     serializer_class = ClauseMappingOutputSerializer
-    ordering_fields: list[str] = []
+    ordering_fields = ["kind", "id"]
+    search_fields = ["source__number", "source__title", "target__number", "target__title", "notes"]
 
     def get_queryset(self) -> QuerySet[ClauseMapping]:
         mappings = ClauseMapping.objects.select_related("source__standard", "target__standard").order_by(

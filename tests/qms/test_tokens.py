@@ -102,3 +102,44 @@ def test_token_api_refuses_scopes_beyond_the_role(api_client, developer):
     assert response.status_code == 400
     assert "approvals" in response.json()["detail"]
     assert not ApiToken.objects.exists()
+
+
+def test_an_auditor_may_create_a_read_only_token_for_exports(api_client, auditor, product):
+    client = api_client(auditor)
+    response = client.post("/api/v1/tokens/", {"name": "export", "scopes": []}, format="json")
+    assert response.status_code == 201
+    assert response.json()["scopes"] == []
+    assert AuditEvent.objects.filter(action="token.created", actor_username="avery").count() == 1
+
+    reader = APIClient()
+    reader.credentials(HTTP_AUTHORIZATION=f"Token {response.json()['key']}")
+    assert reader.get("/api/v1/me/").json()["write_scopes"] == []
+    assert reader.get("/api/v1/products/DEMO/items/").status_code == 200
+    refused = reader.post(
+        "/api/v1/products/DEMO/items/", {"key": "SRS-1", "kind": "software_requirement", "title": "t"}, format="json"
+    )
+    assert refused.status_code == 403
+    assert not Item.objects.exists()
+
+
+@pytest.mark.parametrize("scopes", [["items"], ["evidence"], ["catalogue", "approvals"]])
+def test_an_auditor_cannot_get_a_token_that_writes(api_client, auditor, scopes):
+    before = AuditEvent.objects.count()
+    response = api_client(auditor).post("/api/v1/tokens/", {"name": "sneaky", "scopes": scopes}, format="json")
+    assert response.status_code == 400
+    assert f"the role of avery cannot write '{sorted(scopes)[0]}'" in response.json()["detail"]
+    assert "an auditor's token is read-only" in response.json()["detail"]
+    assert not ApiToken.objects.exists()
+    assert AuditEvent.objects.count() == before
+
+
+def test_the_service_caps_scopes_at_the_role_whoever_asks(auditor, no_role_user, qm):
+    with pytest.raises(InvalidInput, match="the role of avery cannot write 'items'"):
+        token_create(user=auditor, name="ci", scopes=["items"], actor=qm)
+    with pytest.raises(InvalidInput, match="nobody has no role"):
+        token_create(user=no_role_user, name="ci", scopes=[], actor=qm)
+    no_role_user.is_active = False
+    no_role_user.save()
+    with pytest.raises(InvalidInput, match="nobody is deactivated"):
+        token_create(user=no_role_user, name="ci", scopes=[], actor=qm)
+    assert not ApiToken.objects.exists()

@@ -157,7 +157,9 @@ LIST_ENDPOINTS = [
     "/api/v1/products/DEMO/items/?kind=software_requirement&q=r",
     "/api/v1/products/DEMO/links/",
     "/api/v1/products/DEMO/links/?suspect=false",
+    "/api/v1/products/DEMO/links/?search=SRS&ordering=-created_at",
     "/api/v1/products/DEMO/clause-links/",
+    "/api/v1/products/DEMO/clause-links/?search=SRS",
     "/api/v1/audit-events/",
 ]
 
@@ -184,3 +186,31 @@ def _grow_offset(product, qm) -> None:
         )
         srs = item_create(product=product, key=f"SRS-{200 + index}", kind="software_requirement", title="r", actor=qm)
         link_create(source=srs, target=sys_item, link_type="derives_from", actor=qm)
+
+
+def test_link_search_and_ordering(api_client, auditor, small_graph):
+    client = api_client(auditor)
+    assert client.get("/api/v1/products/DEMO/links/?search=zzzz").json()["count"] == 0
+    found = client.get("/api/v1/products/DEMO/links/?search=TC-1").json()["results"]
+    assert [(link["source"], link["link_type"], link["target"]) for link in found] == [("TC-1", "verifies", "SRS-1")]
+    ordered = client.get("/api/v1/products/DEMO/links/?ordering=-target__key").json()["results"]
+    assert [link["target"] for link in ordered] == ["UN-1", "SYS-1", "SRS-1", "RISK-1", "RC-1"]
+    bad = client.get("/api/v1/products/DEMO/links/?ordering=is_suspect")
+    assert bad.status_code == 400
+    assert "cannot order by 'is_suspect'; ordering fields are created_at, link_type" in bad.json()["detail"]
+
+
+def test_clause_link_search(api_client, developer, small_graph, catalogue):
+    client = api_client(developer)
+    for item, clause in [("SRS-1", "iec-62304-2015:5.2.1"), ("TC-1", "iec-62304-2015:5.7.1")]:
+        assert (
+            client.post(
+                "/api/v1/products/DEMO/clause-links/", {"item": item, "clause": clause}, format="json"
+            ).status_code
+            == 201
+        )
+    assert client.get("/api/v1/products/DEMO/clause-links/?search=zzzz").json()["count"] == 0
+    found = client.get("/api/v1/products/DEMO/clause-links/?search=5.7.1").json()["results"]
+    assert [(link["item"], link["clause"]) for link in found] == [("TC-1", "iec-62304-2015:5.7.1")]
+    ordered = client.get("/api/v1/products/DEMO/clause-links/?ordering=-item__key").json()["results"]
+    assert [link["item"] for link in ordered] == ["TC-1", "SRS-1"]

@@ -98,9 +98,137 @@ def test_admin_adds_and_removes_links_through_the_services(client, qm, small_gra
         "links_out-1-source": item.pk,
         "links_out-1-link_type": "verifies",
         "links_out-1-target": small_graph["RC-1"].pk,
+        **READ_ONLY_INLINES,
     }
     response = client.post(f"/admin/traceability/item/{item.pk}/change/", form)
     assert response.status_code == 302, response.content.decode()[:3000]
     assert [link.target.key for link in Link.objects.filter(source=item)] == ["RC-1"]
     assert AuditEvent.objects.filter(action="link.created", object_repr="DEMO/TC-1 verifies RC-1").count() == 1
     assert AuditEvent.objects.filter(action="link.deleted", object_repr="DEMO/TC-1 verifies SRS-1").count() == 1
+
+
+READ_ONLY_INLINES = {  # management forms of the incoming-link and clause-evidence inlines, as a browser posts them
+    "links_in-TOTAL_FORMS": "0",
+    "links_in-INITIAL_FORMS": "0",
+    "clause_links-TOTAL_FORMS": "0",
+    "clause_links-INITIAL_FORMS": "0",
+}
+
+
+def _staff(client, user):
+    user.is_staff = True
+    user.save()
+    client.force_login(user)
+    return client
+
+
+def test_quality_managers_add_and_remove_clause_evidence_in_the_admin(client, qm, small_graph, catalogue):
+    from qms.models import AuditEvent
+    from standards.models import Clause
+    from traceability.models import ClauseLink
+
+    client = _staff(client, qm)
+    clause = Clause.objects.get(standard__slug="iec-62304-2015", number="5.2.1")
+    assert client.get("/admin/traceability/clauselink/add/").status_code == 200
+    form = {"item": small_graph["SRS-1"].pk, "clause": clause.pk, "note": "requirements analysis"}
+    response = client.post("/admin/traceability/clauselink/add/", form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    link = ClauseLink.objects.get()
+    assert (link.product.key, link.item.key, link.note, link.created_by) == ("DEMO", "SRS-1", form["note"], qm)
+    event = AuditEvent.objects.get(action="clause_link.created")
+    assert (event.actor_username, event.object_repr) == ("quinn", "DEMO/SRS-1 → iec-62304-2015:5.2.1")
+
+    again = client.post("/admin/traceability/clauselink/add/", form)
+    assert again.status_code == 200
+    assert "SRS-1 is already evidence for iec-62304-2015:5.2.1" in again.content.decode()
+    retired = Clause.objects.get(standard__slug="iec-62304-2015", number="5.2.2")
+    retired.is_active = False
+    retired.save()
+    refused = client.post("/admin/traceability/clauselink/add/", {**form, "clause": retired.pk})
+    assert refused.status_code == 200 and "clause iec-62304-2015:5.2.2 is retired" in refused.content.decode()
+    assert ClauseLink.objects.count() == 1
+    assert AuditEvent.objects.filter(action="clause_link.created").count() == 1
+
+    response = client.post(f"/admin/traceability/clauselink/{link.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not ClauseLink.objects.exists()
+    assert AuditEvent.objects.get(action="clause_link.deleted").actor_username == "quinn"
+
+
+def test_auditors_and_developers_in_the_clause_link_admin(client, auditor, developer, small_graph, catalogue):
+    from standards.models import Clause
+    from traceability.models import ClauseLink
+
+    clause = Clause.objects.get(standard__slug="iec-62304-2015", number="5.2.1")
+    form = {"item": small_graph["SRS-1"].pk, "clause": clause.pk, "note": ""}
+    auditor_client = _staff(client, auditor)
+    assert auditor_client.get("/admin/traceability/clauselink/").status_code == 200
+    assert auditor_client.post("/admin/traceability/clauselink/add/", form).status_code == 403
+    assert not ClauseLink.objects.exists()
+    developer_client = _staff(client, developer)  # developers write items, links and clause evidence
+    assert developer_client.post("/admin/traceability/clauselink/add/", form).status_code == 302
+    assert ClauseLink.objects.count() == 1
+
+
+def test_item_admin_page_shows_incoming_links_and_clause_evidence(client, qm, small_graph, catalogue):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from standards.models import Clause
+    from traceability.services.items import clause_link_create
+
+    srs = small_graph["SRS-1"]
+    for number in ("5.2.1", "5.2.2"):
+        clause = Clause.objects.get(standard__slug="iec-62304-2015", number=number)
+        clause_link_create(item=srs, clause=clause, actor=qm, note=f"note {number}")
+    client = _staff(client, qm)
+    url = f"/admin/traceability/item/{srs.pk}/change/"
+    client.get(url)
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(url).content.decode()
+    assert "Incoming links (edit them on the source item)" in page
+    assert "TC-1" in page  # TC-1 verifies SRS-1
+    assert "Clause evidence (add it under Clause links)" in page
+    assert "note 5.2.1" in page and "note 5.2.2" in page
+    assert "IEC 62304 5.2.2" in page
+    few = len(queries)
+    clause_link_create(
+        item=srs, clause=Clause.objects.get(standard__slug="iec-62304-2015", number="5.2.3"), actor=qm, note="n"
+    )
+    with CaptureQueriesContext(connection) as queries:
+        client.get(url)
+    assert len(queries) == few, "one more clause link must not cost more queries"
+
+
+def test_saving_an_item_with_its_read_only_inlines_changes_only_the_item(client, qm, small_graph):
+    from qms.models import AuditEvent
+    from traceability.models import Link
+
+    srs = small_graph["SRS-1"]
+    incoming = Link.objects.get(target=srs)  # TC-1 verifies SRS-1
+    outgoing = list(Link.objects.filter(source=srs).order_by("pk"))
+    form = {
+        "title": "Round down (admin)",
+        "text": srs.text,
+        "status": srs.status,
+        "attributes": "{}",
+        "links_out-TOTAL_FORMS": str(len(outgoing)),
+        "links_out-INITIAL_FORMS": str(len(outgoing)),
+        **{f"links_out-{i}-id": link.pk for i, link in enumerate(outgoing)},
+        **{f"links_out-{i}-source": srs.pk for i in range(len(outgoing))},
+        **{f"links_out-{i}-link_type": link.link_type for i, link in enumerate(outgoing)},
+        **{f"links_out-{i}-target": link.target_id for i, link in enumerate(outgoing)},
+        "links_in-TOTAL_FORMS": "1",
+        "links_in-INITIAL_FORMS": "1",
+        "links_in-0-id": incoming.pk,
+        "links_in-0-target": srs.pk,
+        "clause_links-TOTAL_FORMS": "0",
+        "clause_links-INITIAL_FORMS": "0",
+    }
+    before = AuditEvent.objects.count()
+    response = _staff(client, qm).post(f"/admin/traceability/item/{srs.pk}/change/", form)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert Link.objects.filter(target=srs).get() == incoming
+    assert list(AuditEvent.objects.filter(id__gt=0).order_by("id").values_list("action", flat=True))[before:] == [
+        "item.updated"
+    ]

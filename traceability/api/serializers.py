@@ -212,9 +212,48 @@ class ClauseLinkCreateInputSerializer(serializers.Serializer):
 
 
 class HistoryEventOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
     at = serializers.DateTimeField()
     actor = serializers.CharField(source="actor_username")
     action = serializers.CharField()
+    object_type = serializers.CharField(help_text="traceability.item or traceability.link")
+    object_id = serializers.CharField()
+    object = serializers.CharField(source="object_repr", help_text="e.g. BOLUS/SRS-012 or BOLUS/TC-1 verifies SRS-012")
     before = serializers.JSONField()
     after = serializers.JSONField()
     note = serializers.CharField()
+
+
+class LinkStateOutputSerializer(serializers.Serializer):
+    """A link as it was at a moment: its state and the event that made it so."""
+
+    id = serializers.IntegerField()
+    state = serializers.JSONField()
+    changed_at = serializers.DateTimeField()
+    changed_by = serializers.CharField()
+    action = serializers.CharField()
+
+
+class ItemAtOutputSerializer(serializers.Serializer):
+    """``history/?at=``: what the item said at that moment, who made it so, and (``include=links``) its links."""
+
+    key = serializers.CharField()
+    at = serializers.DateTimeField()
+    exists = serializers.BooleanField()
+    state = serializers.JSONField(allow_null=True)
+    changed_at = serializers.DateTimeField(allow_null=True)
+    changed_by = serializers.CharField(allow_null=True)
+    action = serializers.CharField(allow_null=True)
+    links = LinkStateOutputSerializer(many=True, required=False, help_text="Only with include=links")
+
+
+class LinkAtOutputSerializer(serializers.Serializer):
+    """``links/{id}/history/?at=``: what the link was at that moment, and who made it so."""
+
+    id = serializers.IntegerField()
+    at = serializers.DateTimeField()
+    exists = serializers.BooleanField()
+    state = serializers.JSONField(allow_null=True)
+    changed_at = serializers.DateTimeField(allow_null=True)
+    changed_by = serializers.CharField(allow_null=True)
+    action = serializers.CharField(allow_null=True)

@@ -20,6 +20,9 @@ urlpatterns = [
     path("products/<str:product_key>/links/", views.LinkListView.as_view(), name="api-link-list"),
     path("products/<str:product_key>/links/<int:pk>/", views.LinkDetailView.as_view(), name="api-link-detail"),
     path("products/<str:product_key>/links/<int:pk>/review/", views.LinkReviewView.as_view(), name="api-link-review"),
+    path(
+        "products/<str:product_key>/links/<int:pk>/history/", views.LinkHistoryView.as_view(), name="api-link-history"
+    ),
     path("products/<str:product_key>/clause-links/", views.ClauseLinkListView.as_view(), name="api-clause-link-list"),
     path(
         "products/<str:product_key>/clause-links/<int:pk>/",

@@ -1,29 +1,33 @@
 """REST API of products, items, links and clause evidence. Thin: parse, call a service or selector, render."""
 
+from datetime import datetime
 from functools import cached_property
 from typing import Any
 
 from django.db.models import QuerySet
 from django.utils.dateparse import parse_datetime
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from qms.errors import InvalidInput
+from qms.errors import InvalidInput, NotFound
 from qms.roles import Scope, acting_user
 from standards.api.serializers import ClauseOutputSerializer
+from standards.models import Clause
 from standards.selectors import clause_get_by_ref
 from traceability.api.filters import ClauseLinkFilter, ItemFilter, LinkFilter
 from traceability.api.serializers import (
     ClauseLinkCreateInputSerializer,
     ClauseLinkOutputSerializer,
     HistoryEventOutputSerializer,
+    ItemAtOutputSerializer,
     ItemCreateInputSerializer,
     ItemDetailOutputSerializer,
     ItemOutputSerializer,
     ItemUpdateInputSerializer,
+    LinkAtOutputSerializer,
     LinkCreateInputSerializer,
     LinkOutputSerializer,
     LinkReviewInputSerializer,
@@ -33,18 +37,23 @@ from traceability.api.serializers import (
 )
 from traceability.models import ClauseLink, Item, Link, Product
 from traceability.selectors import (
+    RecordAt,
     clause_link_get,
     clause_link_list,
-    item_as_of,
     item_get,
-    item_history,
+    item_key_as_of,
+    item_key_history,
+    item_key_known,
     item_links,
     item_list,
+    link_exists_in,
     link_get,
+    link_history,
     link_list,
     product_applicable_clauses,
     product_get,
     product_list,
+    record_as_of,
 )
 from traceability.services.items import clause_link_create, clause_link_delete, item_create, item_delete, item_update
 from traceability.services.links import item_links_review, link_create, link_delete, link_review
@@ -101,9 +110,11 @@ class ProductClauseListView(ProductScopedMixin, generics.ListAPIView):
     """Clauses of the product's standards that apply to its safety class (unassigned → class C)."""
 
     serializer_class = ClauseOutputSerializer
-    filter_backends: list[Any] = []
+    search_fields = ["number", "title"]  # document order; no ordering
 
     def get_queryset(self) -> QuerySet[Any]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no product in the URL
+            return Clause.objects.none()
         return product_applicable_clauses(self.product).select_related("parent")
 
 
@@ -115,6 +126,8 @@ class ItemListView(ProductScopedMixin, generics.ListAPIView):
     search_fields = ["key", "title"]
 
     def get_queryset(self) -> QuerySet[Item]:
+        if getattr(self, "swagger_fake_view", False):
+            return Item.objects.none()
         return item_list(product=self.product)
 
     @extend_schema(request=ItemCreateInputSerializer, responses={201: ItemOutputSerializer})
@@ -142,52 +155,120 @@ class ItemDetailView(ProductScopedMixin, APIView):
         item = item_update(item=item, actor=acting_user(request.user), **data)
         return Response(self._detail(item))
 
+    @extend_schema(request=None, responses={204: None})
     def delete(self, request: Request, product_key: str, key: str) -> Response:
         item_delete(item=item_get(product=self.product, key=key), actor=acting_user(request.user))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+AT_PARAMETER = OpenApiParameter(
+    "at",
+    str,
+    description="ISO 8601 moment with a time zone, e.g. 2026-03-03T12:00:00Z: answer with the record as it was "
+    "then (a single object, not the list of events)",
+)
+
+
+def moment_param(request: Request) -> datetime | None:
+    at = request.query_params.get("at")
+    if at is None:
+        return None
+    moment = parse_datetime(at)
+    if moment is None or moment.tzinfo is None:
+        raise InvalidInput(f"'at' must be an ISO 8601 date-time with a time zone, got {at!r}", field="at")
+    return moment
+
+
+def state_at(record: RecordAt) -> dict[str, Any]:
+    event = record.event
+    return {
+        "exists": record.exists,
+        "state": record.state,
+        "changed_at": event.at if event else None,
+        "changed_by": event.actor_username if event else None,
+        "action": event.action if event else None,
+    }
+
+
 class ItemHistoryView(ProductScopedMixin, APIView):
-    """Every change of an item (who, when, before, after); with ``?at=`` the item as it was then."""
+    """Every change of an item (who, when, before, after), also after it was deleted.
+
+    ``?include=links`` adds the events of the links into and out of it; ``?at=`` answers with the
+    item as it was then (and, with ``include=links``, the links it had then).
+    """
 
     @extend_schema(
-        parameters=[OpenApiParameter("at", str, description="ISO 8601 moment, e.g. 2026-03-03T12:00:00Z")],
-        responses=HistoryEventOutputSerializer(many=True),
+        parameters=[
+            AT_PARAMETER,
+            OpenApiParameter("include", str, enum=["links"], description="links: also the events of the item's links"),
+        ],
+        responses=PolymorphicProxySerializer(
+            component_name="ItemHistoryOrState",
+            serializers=[HistoryEventOutputSerializer(many=True), ItemAtOutputSerializer],
+            resource_type_field_name=None,
+            many=False,
+        ),
     )
     def get(self, request: Request, product_key: str, key: str) -> Response:
-        item = item_get(product=self.product, key=key)
-        at = request.query_params.get("at")
-        if at is None:
-            return Response(HistoryEventOutputSerializer(item_history(item), many=True).data)
-        moment = parse_datetime(at)
-        if moment is None or moment.tzinfo is None:
-            raise InvalidInput(f"'at' must be an ISO 8601 date-time with a time zone, got {at!r}", field="at")
-        state, event = item_as_of(item, moment)
-        if state is None:
-            return Response(
-                {"key": key, "at": at, "exists": False, "state": None, "changed_at": None, "changed_by": None}
-            )
-        assert event is not None
-        return Response(
-            {
-                "key": key,
-                "at": at,
-                "exists": True,
-                "state": state,
-                "changed_at": event.at,
-                "changed_by": event.actor_username,
-                "action": event.action,
-            }
-        )
+        include = request.query_params.get("include", "")
+        if include not in ("", "links"):
+            raise InvalidInput(f"include must be 'links', got {include!r}", field="include")
+        include_links = include == "links"
+        moment = moment_param(request)
+        if moment is None:
+            events = list(item_key_history(product=self.product, key=key, include_links=include_links))
+            if not events:
+                self._known_or_404(key)
+            return Response(HistoryEventOutputSerializer(events, many=True).data)
+        snapshot = item_key_as_of(product=self.product, key=key, when=moment, include_links=include_links)
+        if snapshot.item.event is None:
+            self._known_or_404(key)
+        data: dict[str, Any] = {"key": key, "at": moment, **state_at(snapshot.item)}
+        if include_links:
+            data["links"] = [
+                {"id": int(link.event.object_id), **state_at(link)} for link in snapshot.links if link.event
+            ]
+        return Response(ItemAtOutputSerializer(data).data)
+
+    def _known_or_404(self, key: str) -> None:
+        if not item_key_known(product=self.product, key=key):
+            raise NotFound(f"{self.product.key} has no item {key!r} and never had", product=self.product.key, key=key)
+
+
+class LinkHistoryView(ProductScopedMixin, APIView):
+    """Every change of a link (created, reviewed, deleted: who, when, before, after), also once deleted;
+    with ``?at=`` the link as it was then."""
+
+    @extend_schema(
+        parameters=[AT_PARAMETER],
+        responses=PolymorphicProxySerializer(
+            component_name="LinkHistoryOrState",
+            serializers=[HistoryEventOutputSerializer(many=True), LinkAtOutputSerializer],
+            resource_type_field_name=None,
+            many=False,
+        ),
+    )
+    def get(self, request: Request, product_key: str, pk: int) -> Response:
+        moment = moment_param(request)
+        events = list(link_history(product=self.product, pk=pk))
+        if not events and not link_exists_in(product=self.product, pk=pk):
+            raise NotFound(f"{self.product.key} has no link #{pk} and never had", product=self.product.key)
+        if moment is None:
+            return Response(HistoryEventOutputSerializer(events, many=True).data)
+        record = record_as_of(events, moment)
+        return Response(LinkAtOutputSerializer({"id": pk, "at": moment, **state_at(record)}).data)
 
 
 class LinkListView(ProductScopedMixin, generics.ListAPIView):
     serializer_class = LinkOutputSerializer
     filterset_class = LinkFilter
     write_scope = Scope.ITEMS
-    ordering_fields = ["created_at", "link_type"]
+    ordering_fields = ["created_at", "link_type", "source__key", "target__key"]
+    search_fields = ["source__key", "source__title", "target__key", "target__title"]
 
     def get_queryset(self) -> QuerySet[Link]:
+        if getattr(self, "swagger_fake_view", False):
+            return Link.objects.none()
         return link_list(product=self.product)
 
     @extend_schema(request=LinkCreateInputSerializer, responses={201: LinkOutputSerializer})
@@ -208,6 +289,7 @@ class LinkDetailView(ProductScopedMixin, APIView):
     def get(self, request: Request, product_key: str, pk: int) -> Response:
         return Response(LinkOutputSerializer(link_get(product=self.product, pk=pk)).data)
 
+    @extend_schema(request=None, responses={204: None})
     def delete(self, request: Request, product_key: str, pk: int) -> Response:
         link_delete(link=link_get(product=self.product, pk=pk), actor=acting_user(request.user))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -243,9 +325,12 @@ class ClauseLinkListView(ProductScopedMixin, generics.ListAPIView):
     serializer_class = ClauseLinkOutputSerializer
     filterset_class = ClauseLinkFilter
     write_scope = Scope.ITEMS
-    ordering_fields = ["created_at"]
+    ordering_fields = ["created_at", "item__key"]
+    search_fields = ["item__key", "item__title", "clause__number", "clause__title", "note"]
 
     def get_queryset(self) -> QuerySet[ClauseLink]:
+        if getattr(self, "swagger_fake_view", False):
+            return ClauseLink.objects.none()
         return clause_link_list(product=self.product)
 
     @extend_schema(request=ClauseLinkCreateInputSerializer, responses={201: ClauseLinkOutputSerializer})
@@ -269,6 +354,7 @@ class ClauseLinkDetailView(ProductScopedMixin, APIView):
     def get(self, request: Request, product_key: str, pk: int) -> Response:
         return Response(ClauseLinkOutputSerializer(clause_link_get(product=self.product, pk=pk)).data)
 
+    @extend_schema(request=None, responses={204: None})
     def delete(self, request: Request, product_key: str, pk: int) -> Response:
         clause_link_delete(clause_link=clause_link_get(product=self.product, pk=pk), actor=acting_user(request.user))
         return Response(status=status.HTTP_204_NO_CONTENT)

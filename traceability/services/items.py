@@ -224,6 +224,15 @@ def item_delete(*, item: Item, actor: User | None) -> None:
     audit_record_many(actor=actor, entries=entries)
 
 
+def clause_link_problem(*, item: Item, clause: Clause) -> str | None:
+    """Why the item cannot become evidence for the clause (retired clause, duplicate), or None."""
+    if not clause.is_active:
+        return f"clause {clause.standard.slug}:{clause.number} is retired"
+    if ClauseLink.objects.filter(item=item, clause=clause).exists():
+        return f"{item.key} is already evidence for {clause.standard.slug}:{clause.number}"
+    return None
+
+
 @transaction.atomic
 def clause_link_create(*, item: Item, clause: Clause, actor: User | None, note: str = "") -> ClauseLink:
     product = item.product

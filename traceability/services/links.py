@@ -4,7 +4,7 @@ from typing import Any
 
 import networkx as nx
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -63,12 +63,25 @@ def link_cycle(*, source: Item, target: Item, link_type: str) -> list[str] | Non
     return [source.key, *path] if path else None
 
 
+def link_exists(*, source: Item, target: Item, link_type: str) -> bool:
+    return Link.objects.filter(source=source, target=target, link_type=link_type).exists()
+
+
 @transaction.atomic
 def link_create(*, source: Item, target: Item, link_type: str, actor: User | None) -> Link:
+    """Create a link after checking the link rules, duplicates and (for hierarchy links) cycles.
+
+    For a hierarchy link the product row is locked first (``SELECT … FOR UPDATE`` on PostgreSQL),
+    so two concurrent requests adding A→B and B→A are checked one after the other and the second
+    sees the first's link. A duplicate that slips past the check in a race hits the database's
+    unique constraint and is reported as a 409 conflict; nothing is written.
+    """
     problem = link_problem(source=source, target=target, link_type=link_type)
     if problem:
         raise InvalidInput(problem, code="link_invalid", source=source.key, target=target.key)
-    if Link.objects.filter(source=source, target=target, link_type=link_type).exists():
+    if link_type in HIERARCHY_LINK_TYPES:
+        Product.objects.select_for_update().filter(pk=source.product_id).values_list("pk", flat=True).first()
+    if link_exists(source=source, target=target, link_type=link_type):
         raise InvalidInput(
             f"duplicate link: {source.key} already {link_type} {target.key}",
             code="link_duplicate",
@@ -83,17 +96,27 @@ def link_create(*, source: Item, target: Item, link_type: str, actor: User | Non
             source=source.key,
             target=target.key,
         )
-    link = Link.objects.create(
-        product_id=source.product_id,
-        source=source,
-        target=target,
-        link_type=link_type,
-        source_kind=source.kind,
-        target_kind=target.kind,
-        target_fingerprint=target.fingerprint,
-        target_revision=target.revision,
-        created_by=actor,
-    )
+    try:
+        with transaction.atomic():
+            link = Link.objects.create(
+                product_id=source.product_id,
+                source=source,
+                target=target,
+                link_type=link_type,
+                source_kind=source.kind,
+                target_kind=target.kind,
+                target_fingerprint=target.fingerprint,
+                target_revision=target.revision,
+                created_by=actor,
+            )
+    except IntegrityError as exc:
+        raise Conflict(
+            f"{source.key} {link_type} {target.key} clashes with a concurrent change "
+            "(the link already exists or an item was deleted); reload and try again",
+            code="link_conflict",
+            source=source.key,
+            target=target.key,
+        ) from exc
     audit_record(
         actor=actor,
         action="link.created",

@@ -1,4 +1,7 @@
-"""Writes of the quality-system foundation: audit events and API tokens."""
+"""Writes of the quality-system foundation: audit events, roles, API tokens, signatures.
+
+User accounts (create, update, activate, password) are in ``qms.services.users``.
+"""
 
 import hashlib
 import re
@@ -15,7 +18,7 @@ from django.utils import timezone
 from qms.canonical import digest_of
 from qms.errors import Conflict, Forbidden, InvalidInput, NotFound
 from qms.models import ApiToken, AuditChainHead, AuditEvent, Signature, SignatureMeaning
-from qms.roles import Role, Scope
+from qms.roles import Role, Scope, user_roles, user_write_scopes
 
 
 @dataclass(frozen=True)
@@ -133,19 +136,32 @@ def event_digest_matches(*, previous: str, event: AuditEvent) -> bool:
 # --- roles -----------------------------------------------------------------------------------
 
 
-@transaction.atomic
-def user_role_set(*, user: User, roles: Iterable[str], actor: User | None) -> None:
-    """Replace the user's roles (groups), audited."""
+def superuser_guard(*, user: User, actor: User | None) -> None:
+    """Only a superuser (or the system) changes a superuser's account: no escalation through a role."""
+    if user.is_superuser and actor is not None and not actor.is_superuser:
+        raise Forbidden(f"only a superuser may change the account of {user.get_username()} (a superuser)")
+
+
+def roles_clean(roles: Iterable[str]) -> list[str]:
     wanted = sorted(set(roles))
     unknown = [role for role in wanted if role not in Role.values]
     if unknown:
         raise InvalidInput(f"unknown role {unknown[0]!r}; roles are {', '.join(Role.values)}", field="roles")
+    return wanted
+
+
+@transaction.atomic
+def user_role_set(*, user: User, roles: Iterable[str], actor: User | None) -> None:
+    """Replace the user's roles (groups), audited (``user.roles_changed``); no event when unchanged."""
+    wanted = roles_clean(roles)
+    superuser_guard(user=user, actor=actor)
     before = sorted(user.groups.filter(name__in=Role.values).values_list("name", flat=True))
     if before == wanted:
         return
     groups = [Group.objects.get_or_create(name=role)[0] for role in wanted]
     user.groups.remove(*Group.objects.filter(name__in=Role.values))
     user.groups.add(*groups)
+    user.__dict__.pop("_qms_roles", None)  # the per-request role cache of qms.roles.user_roles
     audit_record(
         actor=actor,
         action="user.roles_changed",
@@ -185,7 +201,11 @@ def token_create(
     actor: User | None,
     expires_at: datetime | None = None,
 ) -> tuple[ApiToken, str]:
-    """Create a token and return it with its key; the key is not stored and cannot be shown again."""
+    """Create a token and return it with its key; the key is not stored and cannot be shown again.
+
+    A token's scopes are at most its user's role's write scopes. An auditor's token therefore has
+    no scope: it is a read-only token (for scripted exports), refused on every write.
+    """
     name = name.strip()
     if not name:
         raise InvalidInput("a token needs a name", field="name")
@@ -193,6 +213,18 @@ def token_create(
     unknown = [scope for scope in wanted if scope not in Scope.values]
     if unknown:
         raise InvalidInput(f"unknown scope {unknown[0]!r}; scopes are {', '.join(Scope.values)}", field="scopes")
+    username = user.get_username()
+    if not user.is_active:
+        raise InvalidInput(f"{username} is deactivated and cannot have API tokens", field="user")
+    if not (user.is_superuser or user_roles(user)):
+        raise InvalidInput(f"{username} has no role, so a token of theirs could do nothing", field="user")
+    beyond = sorted(set(wanted) - user_write_scopes(user))
+    if beyond:
+        raise InvalidInput(
+            f"the role of {username} cannot write '{beyond[0]}', so a token of theirs cannot either"
+            + (" (an auditor's token is read-only: no scopes)" if not user_write_scopes(user) else ""),
+            field="scopes",
+        )
     if expires_at is not None and expires_at <= timezone.now():
         raise InvalidInput("expires_at must be in the future", field="expires_at")
     if ApiToken.objects.filter(user=user, name=name).exists():
