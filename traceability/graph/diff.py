@@ -5,19 +5,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from traceability.graph.model import TraceGraph, TraceItem, natural_key, without_gc
+from traceability.graph.model import ItemRef, TraceGraph, TraceItem, natural_key, without_gc
 
 DIFF_FIELDS = ("title", "text", "status", "attributes")
-
-
-@dataclass(slots=True)
-class ItemRef:
-    key: str
-    kind: str
-    title: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"key": self.key, "kind": self.kind, "title": self.title}
 
 
 @dataclass(slots=True)

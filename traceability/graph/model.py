@@ -102,6 +102,18 @@ def level_name(matrix: dict[str, Any], axis: str, index: Any) -> str:
 
 
 @dataclass(slots=True)
+class ItemRef:
+    """An item named in a finding, a walk or a diff: key, kind and title."""
+
+    key: str
+    kind: str
+    title: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "kind": self.kind, "title": self.title}
+
+
+@dataclass(slots=True)
 class TraceItem:
     key: str
     kind: str

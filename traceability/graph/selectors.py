@@ -23,7 +23,8 @@ from traceability.kinds import LinkType
 from traceability.models import Baseline, Product, Release, ReleaseState
 
 if TYPE_CHECKING:
-    from traceability.graph.walks import Cycle, Impact, ItemRef, Trace
+    from traceability.graph.model import ItemRef
+    from traceability.graph.walks import Cycle, Impact, Trace
 
 
 @dataclass

@@ -13,7 +13,7 @@ from typing import Any
 
 import networkx as nx
 
-from traceability.graph.model import TraceGraph, natural_key
+from traceability.graph.model import ItemRef, TraceGraph, natural_key
 from traceability.kinds import HIERARCHY_LINK_TYPES, ItemKind, LinkType
 
 # A change to a link's target impacts its source for these link types (anomalies and change
@@ -215,16 +215,6 @@ def impact_of(graph: TraceGraph, key: str) -> Impact:
     result = _reached(graph, key, paths, _suspect_pairs(graph))
     clauses = sorted({ref for impacted in paths for ref in graph.clause_links.get(impacted, ())})
     return Impact(key=key, kind=items[key].kind, items=result, clauses=clauses)
-
-
-@dataclass(slots=True)
-class ItemRef:
-    key: str
-    kind: str
-    title: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"key": self.key, "kind": self.kind, "title": self.title}
 
 
 @dataclass(slots=True)
