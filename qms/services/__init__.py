@@ -15,6 +15,7 @@ from django.contrib.auth.models import Group, User
 from django.db import models, transaction
 from django.utils import timezone
 
+from qms.bulk import insert_many
 from qms.canonical import digest_of
 from qms.errors import Conflict, Forbidden, InvalidInput, NotFound
 from qms.models import ApiToken, AuditChainHead, AuditEvent, Signature, SignatureMeaning
@@ -75,6 +76,24 @@ def _event_digest(*, previous: str, event: AuditEvent) -> str:
     )
 
 
+BULK_EVENTS = 100  # more events than this in one append go in as multi-row INSERTs / COPY
+EVENT_COLUMNS = (
+    "at",
+    "actor_id",
+    "actor_username",
+    "action",
+    "object_type",
+    "object_id",
+    "object_repr",
+    "scope",
+    "before",
+    "after",
+    "note",
+    "previous_digest",
+    "digest",
+)
+
+
 @transaction.atomic
 def audit_record_many(*, actor: User | None, entries: Sequence[AuditEntry]) -> list[AuditEvent]:
     """Append events to the audit trail in the caller's transaction, chained by digest.
@@ -107,7 +126,14 @@ def audit_record_many(*, actor: User | None, entries: Sequence[AuditEntry]) -> l
         event.digest = _event_digest(previous=previous, event=event)
         previous = event.digest
         events.append(event)
-    AuditEvent.objects.bulk_create(events, batch_size=1000)
+    if len(events) > BULK_EVENTS:
+        # A first JUnit upload or an import appends ~20,000 events: multi-row INSERTs (COPY on
+        # PostgreSQL) instead of bulk_create's field API per value. Those events carry no pk.
+        insert_many(
+            AuditEvent, [[getattr(event, name) for name in EVENT_COLUMNS] for event in events], names=EVENT_COLUMNS
+        )
+    else:
+        AuditEvent.objects.bulk_create(events)
     AuditChainHead.objects.filter(pk=1).update(digest=previous, count=models.F("count") + len(events))
     return events
 

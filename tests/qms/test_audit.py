@@ -8,6 +8,7 @@ from django.utils import timezone
 from qms.dbtriggers import immutable_rows_dropped
 from qms.models import AuditChainHead, AuditEvent
 from qms.selectors import audit_chain_verify
+from qms.services import BULK_EVENTS, AuditEntry, audit_record_many
 from traceability.selectors import item_as_of
 from traceability.services.items import item_update
 
@@ -30,6 +31,34 @@ def test_every_write_records_who_what_before_and_after(make_item, qm):
 def test_chain_is_intact_after_writes(make_item):
     make_item("SRS-1", "software_requirement")
     make_item("SRS-2", "software_requirement")
+    report = audit_chain_verify()
+    assert report.is_intact
+    assert report.events == AuditEvent.objects.count() == AuditChainHead.objects.get().count
+
+
+def test_a_large_append_goes_in_bulk_with_the_same_rows_and_an_intact_chain(make_item, qm):
+    make_item("SRS-1", "software_requirement")
+    count = BULK_EVENTS + 50
+    entries = [
+        AuditEntry(
+            action="item.created",
+            object_type="traceability.item",
+            object_id=str(1000 + n),
+            object_repr=f"DEMO/TC-{n} ünïcode",
+            scope="DEMO",
+            after={"key": f"TC-{n}", "attributes": {"test_id": f"t::{n}"}, "tags": ["a", "b"]},
+            note="bulk" if n % 2 else "",
+        )
+        for n in range(count)
+    ]
+    returned = audit_record_many(actor=qm, entries=entries)
+    stored = list(AuditEvent.objects.filter(object_repr__endswith=" ünïcode").order_by("id"))
+    assert len(stored) == count
+    assert [e.digest for e in stored] == [e.digest for e in returned]
+    assert stored[3].after == {"key": "TC-3", "attributes": {"test_id": "t::3"}, "tags": ["a", "b"]}
+    assert stored[3].before is None
+    assert stored[3].actor_username == "quinn" and stored[3].at.tzinfo is not None
+    assert stored[0].previous_digest == AuditEvent.objects.filter(id__lt=stored[0].id).order_by("-id")[0].digest
     report = audit_chain_verify()
     assert report.is_intact
     assert report.events == AuditEvent.objects.count() == AuditChainHead.objects.get().count

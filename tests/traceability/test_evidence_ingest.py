@@ -511,7 +511,7 @@ def test_a_key_in_a_go_failure_body_links_the_requirement(small_graph, developer
 def test_bulk_json_text_is_what_json_dumps_writes(value):
     import json
 
-    from traceability.services.evidence.bulk import _json_text
+    from qms.bulk import _json_text
 
     assert _json_text(value, None) == json.dumps(value)
 
@@ -519,7 +519,7 @@ def test_bulk_json_text_is_what_json_dumps_writes(value):
 def test_bulk_inserts_are_counted_and_checked_by_the_database(small_graph, developer):
     from django.db import IntegrityError, transaction
 
-    from traceability.services.evidence.bulk import insert_many
+    from qms.bulk import insert_many
 
     run = TestRun.objects.create(product=small_graph["SRS-1"].product, version="1.0.0")
     row = [run.pk, small_graph["TC-1"].pk, "t", "passed", None, "", "", "", "", None, ["SRS-1"]]

@@ -15,10 +15,10 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from qms.bulk import insert_many
 from qms.errors import InvalidInput
 from qms.services import AuditEntry, audit_record_many
 from traceability.models import Commit, CommitLink, Item, Product
-from traceability.services.evidence.bulk import insert_many
 from traceability.services.evidence.inputs import moment_parse
 from traceability.services.evidence.references import commit_message_references
 

@@ -27,6 +27,7 @@ from django.db import transaction
 from django.db.models.fields.json import KeyTextTransform
 from django.utils import timezone
 
+from qms.bulk import insert_many, wide_batches
 from qms.errors import Forbidden, InvalidInput
 from qms.models import ApiToken
 from qms.roles import Scope, user_write_scopes
@@ -36,7 +37,6 @@ from traceability.kinds import ItemKind, ItemStatus, LinkType, link_allowed
 from traceability.models import Item, Link, Product, ResultStatus, TestResult, TestRun
 from traceability.models.evidence import REVIEWED_STATUSES
 from traceability.models.items import ITEM_KEY_RE
-from traceability.services.evidence.bulk import insert_many, wide_batches
 from traceability.services.evidence.inputs import CaseInput, RunInput
 from traceability.services.evidence.references import key_regex
 from traceability.services.items import item_fingerprint

@@ -128,8 +128,21 @@ def _preparer(field: Field) -> Any:
         plain = field.encoder is None and type(field).get_db_prep_save is JSONField.get_db_prep_save
         return _json_text if plain else field.get_db_prep_save
     if isinstance(field, DateTimeField):
-        return field.get_db_prep_save
+        return _last_value_kept(field.get_db_prep_save)
     return None
+
+
+def _last_value_kept(prep: Any) -> Any:
+    """``prep`` that reuses its last answer for the same value: the rows of one write mostly share
+    one timestamp (the audit events of a run, its results), prepared once instead of per row."""
+    last: list[Any] = [None, None]
+
+    def prepared(value: Any, wrapper: Any) -> Any:
+        if value is not last[0]:
+            last[0], last[1] = value, prep(value, wrapper)
+        return last[1]
+
+    return prepared
 
 
 def _copy_rows(
