@@ -79,7 +79,27 @@ def test_ingest_junit_human_output_and_warnings(small_graph):
     assert err.getvalue().splitlines() == [
         "warning: tests/test_dose.py::test_negative_dose: SRS-404: no such item",
         "warning: tests/test_dose.py::test_negative_dose: RISK-1: a test case cannot verify a risk",
+        "note: DEMO has no release with version '1.0.0' yet: the run is stored and counts for a release "
+        "once one with that version or commit exists",
     ]
+
+
+def test_ingest_junit_names_the_releases_a_run_counts_for(small_graph, qm):
+    from traceability.services.releases import release_create
+
+    release_create(product=small_graph["SRS-1"].product, version="2.0.0", commit_sha="abcdef1234567890", actor=qm)
+    summaries = []
+    for args in (["--version", "2.0.0"], ["--commit", "abcdef1234567"], ["--version", "9.9.9"]):
+        out, err = StringIO(), StringIO()
+        call_command("ingest_junit", "DEMO", str(FIXTURES / "pytest.xml"), *args, "--json", stdout=out, stderr=err)
+        summaries.append(json.loads(out.getvalue()))
+    assert [s["releases"] for s in summaries] == [["2.0.0"], ["2.0.0"], []]
+    assert [s["notes"] for s in summaries[:2]] == [[], []]
+    assert summaries[2]["notes"] == [
+        "DEMO has no release with version '9.9.9' yet: the run is stored and counts for a release "
+        "once one with that version or commit exists"
+    ]
+    assert TestRun.objects.count() == 3
 
 
 @pytest.mark.requirement("QI-402", "QI-408")

@@ -110,6 +110,17 @@ def _bound(release: Release | None, prefix: str = "") -> Q:
     return bound
 
 
+def releases_bound_to(run: TestRun) -> list[str]:
+    """The versions of the product's releases this run counts for, by the rule of :func:`_bound` (one query)."""
+    bound = Q(version=run.version) if run.version else Q(pk__in=[])
+    sha = run.commit_sha
+    if sha:
+        shorter = [sha[:length] for length in range(SHA_MIN_LENGTH, len(sha) + 1)]
+        bound |= Q(commit_sha__startswith=sha) | Q(commit_sha__in=shorter)
+    versions = Release.objects.filter(bound, product_id=run.product_id).values_list("version", flat=True)
+    return sorted(versions)
+
+
 def _severity() -> Case:
     """The status's rank within one run: the worst result of a test case reported twice wins."""
     return Case(

@@ -64,3 +64,5 @@ class Command(DomainCommand):
             self.stderr.write(f"warning: {problem['test']}: {problem['key']}: {problem['problem']}")
         if summary["unresolved_count"] > len(summary["unresolved"]):
             self.stderr.write(f"warning: … {summary['unresolved_count'] - len(summary['unresolved'])} more")
+        for note in summary["notes"]:
+            self.stderr.write(f"note: {note}")

@@ -32,6 +32,7 @@ from qms.errors import Forbidden, InvalidInput
 from qms.models import ApiToken
 from qms.roles import Scope, user_write_scopes
 from qms.services import AuditEntry, audit_record_many
+from traceability.graph.load import releases_bound_to
 from traceability.graph.model import without_gc
 from traceability.kinds import ItemKind, ItemStatus, LinkType, link_allowed
 from traceability.models import Item, Link, Product, ResultStatus, TestResult, TestRun
@@ -89,6 +90,25 @@ class IngestReport:
     unresolved: list[dict[str, str]] = field(default_factory=list)
     unresolved_count: int = 0
     flavours: list[str] = field(default_factory=list)
+    releases: list[str] = field(default_factory=list)
+
+    @property
+    def notes(self) -> list[str]:
+        """What the poster should know: a run that binds to no release yet is kept, not refused."""
+        if self.releases:
+            return []
+        named = " or ".join(
+            part
+            for part in (
+                f"version {self.run.version!r}" if self.run.version else "",
+                f"commit {self.run.commit_sha}" if self.run.commit_sha else "",
+            )
+            if part
+        )
+        return [
+            f"{self.run.product.key} has no release with {named} yet: the run is stored "
+            "and counts for a release once one with that version or commit exists"
+        ]
 
     def summary(self) -> dict[str, Any]:
         """The summary printed by ``ingest_junit --json`` and returned by the API."""
@@ -105,6 +125,8 @@ class IngestReport:
             "links_created": self.links_created,
             "unresolved_count": self.unresolved_count,
             "unresolved": self.unresolved,
+            "releases": self.releases,
+            "notes": self.notes,
         }
 
 
@@ -393,7 +415,13 @@ def run_ingest(
     product = Product.objects.select_for_update().get(pk=product.pk)  # one ingestion per product at a time
     existing = TestRun.objects.filter(product=product, digest=digest).select_related("product").first()
     if existing is not None:
-        return IngestReport(run=existing, created=False, counts=run_counts(existing), flavours=flavours)
+        return IngestReport(
+            run=existing,
+            created=False,
+            counts=run_counts(existing),
+            flavours=flavours,
+            releases=releases_bound_to(existing),
+        )
     _cases_check(cases)
 
     by_test_id: dict[str, ItemRef] = {}
@@ -541,4 +569,5 @@ def run_ingest(
         unresolved=plan.unresolved[:UNRESOLVED_SHOWN],
         unresolved_count=len(plan.unresolved),
         flavours=flavours,
+        releases=releases_bound_to(test_run),
     )
