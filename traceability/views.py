@@ -2,15 +2,17 @@
 
 from typing import Any
 
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import Http404, HttpRequest, HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
 from django.views import View
 from django.views.generic import TemplateView
 
-from qms.errors import Conflict, NotFound
-from qms.roles import acting_user
+from qms.errors import Conflict, DomainError, NotFound
+from qms.roles import Scope, acting_user, user_write_scopes
 from qms.views import RoleRequiredMixin
 from traceability.api.reports import RETRY_AFTER_SECONDS, stored_report_response
 from traceability.graph.selectors import item_walks
@@ -22,12 +24,14 @@ from traceability.selectors import (
     item_history,
     item_links,
     item_list,
+    link_get,
     product_get,
     product_list,
     product_overview,
     release_get,
     release_list,
 )
+from traceability.services.links import item_links_review, link_review
 from traceability.services.reports import trace_report_request
 
 
@@ -120,7 +124,40 @@ class ItemPage(ProductPageMixin, TemplateView):
             "clause_links": clause_link_list(product=product).filter(item=item),
             "history": item_history(item).reverse()[:50],
             "walks": item_walks(product=product, key=item.key),
+            "can_review": Scope.ITEMS in user_write_scopes(self.request.user),
+            "suspect_count": sum(getattr(link, "is_suspect", False) for link in [*links_out, *links_in]),
         }
+
+
+class ItemReviewAction(ProductPageMixin, View):
+    """Clear a suspect link of the item (``link`` = its id) or all of them, with an optional note; audited."""
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        product = self.get_product()
+        try:
+            item = item_get(product=product, key=self.kwargs["key"])
+        except NotFound as exc:
+            raise Http404(exc.message) from exc
+        back = HttpResponseRedirect(reverse("item-detail", args=[product.key, item.key]))
+        if Scope.ITEMS not in user_write_scopes(request.user):
+            messages.error(request, "Your role may not review links.")
+            return back
+        note = request.POST.get("note", "").strip()
+        try:
+            if request.POST.get("link"):
+                link = link_get(product=product, pk=int(request.POST["link"]))
+                if item.pk not in (link.source_id, link.target_id):
+                    raise NotFound(f"link #{link.pk} is not a link of {item.key}")
+                link_review(link=link, actor=acting_user(request.user), note=note)
+                messages.success(request, f"Link #{link.pk} reviewed: no longer suspect.")
+            else:
+                cleared = item_links_review(item=item, actor=acting_user(request.user), note=note)
+                messages.success(request, f"{len(cleared)} suspect link(s) of {item.key} reviewed.")
+        except ValueError:
+            messages.error(request, "link: not a link id")
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        return back
 
 
 class ReleaseReportDownload(ProductPageMixin, View):

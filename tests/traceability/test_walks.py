@@ -168,4 +168,5 @@ def test_the_item_page_shows_upstream_and_downstream(client, auditor, small_grap
     assert '<h2 id="upstream">Upstream</h2>' in page and '<h2 id="downstream">Downstream</h2>' in page
     assert "SRS-1 depends on 4 items, transitively" in page
     assert "SRS-1 → SYS-1 → UN-1" in page and "SRS-1 → RC-1 → RISK-1" in page
-    assert "SRS-1 is depended on by 1 item, transitively (1 test_case)." in page
+    assert "SRS-1 is depended on by 1 item, transitively (test case: 1)." in page
+    assert "<td>Risk record</td>" in page and "risk_control</td>" not in page

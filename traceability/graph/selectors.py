@@ -5,7 +5,7 @@ A frozen release is answered from its baseline; a draft release (or no release) 
 database, with the evidence bound to the release.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count
@@ -34,6 +34,7 @@ class ItemWalks:
     impact: "Impact"
     upstream: "Trace"
     downstream: "Trace"
+    clauses: list[tuple[str, str]] = field(default_factory=list)  # the impact's clauses: (label, reference)
 
 
 def baseline_missing(release: Release, product: Product | None = None) -> Conflict:
@@ -188,10 +189,12 @@ def item_walks(*, product: Product, key: str) -> ItemWalks:
             upstream=Trace(key=key, kind=item.kind, direction=UPSTREAM, link_types=[], items=[]),
             downstream=Trace(key=key, kind=item.kind, direction=DOWNSTREAM, link_types=[], items=[]),
         )
+    impact = impact_of(graph, key)
     return ItemWalks(
-        impact=impact_of(graph, key),
+        impact=impact,
         upstream=trace_of(graph, key, direction=UPSTREAM),
         downstream=trace_of(graph, key, direction=DOWNSTREAM),
+        clauses=[(graph.clause_label(ref), ref) for ref in impact.clauses],
     )
 
 
