@@ -42,3 +42,13 @@ def test_api_docs_render_from_local_assets(page: Any, live_server: Any, demo: No
     page.wait_for_selector("text=/api/v1/products/{product_key}/items/")
     foreign = [url for url in requests if not url.startswith(live_server.url)]
     assert foreign == []
+
+
+def test_developer_clears_a_suspect_link_on_the_item_page(page: Any, live_server: Any, demo: None) -> None:
+    sign_in(page, live_server, "dev", "dev-demo")
+    page.goto(f"{live_server.url}/p/BOLUS/items/SRS-007/")
+    assert page.locator("text=suspect: SYS-004 changed").count() == 1
+    page.click("button:has-text('Mark reviewed')")
+    assert page.locator("[role=status]").inner_text().endswith("reviewed: no longer suspect.")
+    assert page.locator("text=suspect: SYS-004 changed").count() == 0
+    assert page.locator("button:has-text('Mark reviewed')").count() == 0
