@@ -19,18 +19,21 @@ from datetime import datetime
 from traceability.reports.tables import ExportTable, Value
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_FIRST = frozenset(FORMULA_PREFIXES)  # all one character: a set lookup on the first
 
 
 def is_formula_like(value: Value) -> bool:
-    return isinstance(value, str) and value.startswith(FORMULA_PREFIXES)
+    return isinstance(value, str) and value[:1] in _FORMULA_FIRST
 
 
-def csv_value(value: Value) -> str | int | float:
-    if value is None:
-        return ""
-    if is_formula_like(value):
-        return f"'{value}"
-    return value
+def csv_row(values: Sequence[Value]) -> list[str | int | float]:
+    """A row's cells for the CSV writer: None as empty, formula-like text neutralised with a quote."""
+    return [
+        (f"'{value}" if value[:1] in _FORMULA_FIRST else value)
+        if isinstance(value, str)
+        else ("" if value is None else value)
+        for value in values
+    ]
 
 
 def table_csv(table: ExportTable) -> bytes:
@@ -38,9 +41,8 @@ def table_csv(table: ExportTable) -> bytes:
     row, CRLF line ends, every cell neutralised against formula injection."""
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([csv_value(column.title) for column in table.columns])
-    for row in table.rows:
-        writer.writerow([csv_value(value) for value in row])
+    writer.writerow(csv_row([column.title for column in table.columns]))
+    writer.writerows(csv_row(row) for row in table.rows)
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
