@@ -97,6 +97,11 @@ def release_info(release: Release, *, baseline_sha256: str = "", taken_at: str |
     )
 
 
+def _sha_prefixes(sha: str) -> list[str]:
+    """The SHA and every shorter form of it a run or release may carry (7+ digits)."""
+    return [sha[:length] for length in range(SHA_MIN_LENGTH, len(sha) + 1)]
+
+
 def _bound(release: Release | None, prefix: str = "") -> Q:
     if release is None:
         return Q()
@@ -105,8 +110,7 @@ def _bound(release: Release | None, prefix: str = "") -> Q:
     if sha:
         # The same commit: the run's SHA starts with the release's, or is one of its prefixes
         # (7+ digits). Both are index-friendly and keep the query count constant.
-        shorter = [sha[:length] for length in range(SHA_MIN_LENGTH, len(sha) + 1)]
-        bound |= Q(**{f"{prefix}commit_sha__startswith": sha}) | Q(**{f"{prefix}commit_sha__in": shorter})
+        bound |= Q(**{f"{prefix}commit_sha__startswith": sha}) | Q(**{f"{prefix}commit_sha__in": _sha_prefixes(sha)})
     return bound
 
 
@@ -115,8 +119,7 @@ def releases_bound_to(run: TestRun) -> list[str]:
     bound = Q(version=run.version) if run.version else Q(pk__in=[])
     sha = run.commit_sha
     if sha:
-        shorter = [sha[:length] for length in range(SHA_MIN_LENGTH, len(sha) + 1)]
-        bound |= Q(commit_sha__startswith=sha) | Q(commit_sha__in=shorter)
+        bound |= Q(commit_sha__startswith=sha) | Q(commit_sha__in=_sha_prefixes(sha))
     versions = Release.objects.filter(bound, product_id=run.product_id).values_list("version", flat=True)
     return sorted(versions)
 
