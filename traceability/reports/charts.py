@@ -22,7 +22,7 @@ from traceability.reports.styles import (
     RULE,
     UNACCEPTABLE_FILL,
 )
-from traceability.reports.text import FONT, FONT_BOLD, printable, text_width, wrap
+from traceability.reports.text import FONT, FONT_BOLD, ellipsize, printable, text_width, wrap
 
 Segment = tuple[str, int, Color]  # label, count, colour
 
@@ -37,12 +37,7 @@ def _drawing(width: float, height: float) -> Drawing:
 
 
 def _clip(text: str, font: str, size: float, width: float) -> str:
-    text = printable(text).replace("\n", " ")
-    if text_width(text, font, size) <= width:
-        return text
-    while text and text_width(text + "…", font, size) > width:
-        text = text[:-1]
-    return text + "…"
+    return ellipsize(printable(text), font, size, width)
 
 
 def stacked_bars(bars: list[tuple[str, list[Segment]]], *, width: float, bar_height: float = 16) -> Drawing:

@@ -39,7 +39,7 @@ from traceability.models import Item, Link, Product, ResultStatus, TestResult, T
 from traceability.models.evidence import REVIEWED_STATUSES
 from traceability.models.items import ITEM_KEY_RE
 from traceability.services.evidence.inputs import CaseInput, RunInput
-from traceability.services.evidence.references import key_regex
+from traceability.services.evidence.references import keys_in
 from traceability.services.items import item_fingerprint
 
 KEY_CHUNK = 2000
@@ -444,8 +444,7 @@ def run_ingest(
     created_items = _create_test_cases(product, cases, by_test_id, test_case_keys, actor)
     case_items = [ItemRef.of(case.test_case) if case.test_case else by_test_id[case.identifier] for case in cases]
 
-    finditer = key_regex(product.key_pattern).finditer  # the pattern may hold groups: whole matches
-    found = [[m.group(0) for m in finditer("\n".join([text for text in case.texts if text]))] for case in cases]
+    found = [keys_in("\n".join([text for text in case.texts if text]), product.key_pattern) for case in cases]
     targets = _targets(
         product, {key for keys in found for key in keys} | {k for c in cases for k in c.requirement_keys}
     )
