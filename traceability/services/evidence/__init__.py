@@ -12,7 +12,7 @@ Public entry points:
 
 from traceability.services.evidence.commits import CommitBatchReport, CommitInput, commit_inputs_parse, commits_ingest
 from traceability.services.evidence.inputs import CaseInput, RunInput, run_input_clean
-from traceability.services.evidence.junit import JunitCase, JunitFile, junit_parse
+from traceability.services.evidence.junit import JunitFile, junit_parse
 from traceability.services.evidence.runs import IngestReport, run_counts, run_ingest
 from traceability.services.evidence.sources import junit_ingest, manual_executions_record, results_record
 from traceability.services.evidence.webhooks import (
@@ -29,7 +29,6 @@ __all__ = [
     "CommitBatchReport",
     "CommitInput",
     "IngestReport",
-    "JunitCase",
     "JunitFile",
     "RunInput",
     "commit_inputs_parse",

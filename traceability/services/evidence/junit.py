@@ -5,7 +5,9 @@ The XML is parsed with defusedxml: a DTD, an entity declaration (entity expansio
 entities) or a file over ``EVIDENCE_MAX_UPLOAD_BYTES`` is refused with the reason, before
 anything is stored. The root is ``<testsuites>`` or a bare ``<testsuite>``; suites may nest.
 
-Each ``<testcase>`` becomes a :class:`JunitCase` with a stable identifier (docs/ci-integration.md):
+Each ``<testcase>`` becomes a :class:`CaseInput` (``title`` is the test name; ``requirement_keys``
+come from a ``requirements`` property; ``texts`` are searched for keys) with a stable identifier
+(docs/ci-integration.md):
 
 =============  ==========================================================================
 flavour        identifier
@@ -54,20 +56,10 @@ class XmlRefused(InvalidInput):
 
 
 @dataclass
-class JunitCase(CaseInput):
-    """A ``<testcase>``, ready to store as it is (``title`` is the test name). ``requirement_keys``
-    come from a ``requirements`` property; ``texts`` (name, docstring, message, failure text) are
-    searched for keys."""
-
-    name: str = ""
-    classname: str = ""
-
-
-@dataclass
 class JunitFile:
     source: str
     flavour: str
-    cases: list[JunitCase]
+    cases: list[CaseInput]
     started_at: datetime | None
     finished_at: datetime | None
 
@@ -225,7 +217,7 @@ def _clip(text: str | None, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _case(element: Element, flavour: str, inherited_keys: list[str]) -> JunitCase:
+def _case(element: Element, flavour: str, inherited_keys: list[str]) -> CaseInput:
     """One ``<testcase>``, its children read in a single pass (10,000 of them in a CI report)."""
     get = element.get
     name = get("name") or ""
@@ -281,11 +273,9 @@ def _case(element: Element, flavour: str, inherited_keys: list[str]) -> JunitCas
         texts.append(message)
     texts.extend(bodies)
     details.extend(output)
-    return JunitCase(
+    return CaseInput(
         identifier=case_identifier(flavour, classname, name, get("file")),
         title=name,
-        name=name,
-        classname=classname,
         status=status,
         duration=_seconds(get("time")),
         message=_clip(message, MESSAGE_LIMIT),
@@ -295,7 +285,7 @@ def _case(element: Element, flavour: str, inherited_keys: list[str]) -> JunitCas
     )
 
 
-def _walk(suite: Element, flavour: str, inherited: list[str], cases: list[JunitCase], times: list[Any]) -> None:
+def _walk(suite: Element, flavour: str, inherited: list[str], cases: list[CaseInput], times: list[Any]) -> None:
     keys = list(inherited)
     for prop, value in _properties(suite):
         if prop.lower() in REQUIREMENT_PROPERTIES:
@@ -323,7 +313,7 @@ def junit_parse(data: bytes, *, source: str = "upload") -> JunitFile:
             file=source,
         )
     flavour = flavour_of(root)
-    cases: list[JunitCase] = []
+    cases: list[CaseInput] = []
     times: list[tuple[datetime, datetime]] = []
     if tag == "testsuite":
         _walk(root, flavour, [], cases, times)

@@ -41,7 +41,7 @@ def junit_ingest(
     if not files:
         raise InvalidInput("no JUnit XML file given", field="file")
     parsed = [junit_parse(data, source=name) for name, data in files]
-    cases: list[CaseInput] = [case for junit in parsed for case in junit.cases]  # JunitCase is a CaseInput
+    cases: list[CaseInput] = [case for junit in parsed for case in junit.cases]
     if not cases:
         raise InvalidInput(f"{', '.join(name for name, _ in files)}: no <testcase> found", field="file")
     digest = digest_of({"junit": sorted(hashlib.sha256(data).hexdigest() for _, data in files), **_binding(run)})
