@@ -37,7 +37,8 @@ from traceability.graph.model import (
     without_gc,
 )
 from traceability.models import ClauseLink, CommitLink, Item, Link, Product, Release, TestResult, TestRun
-from traceability.models.evidence import SHA_MIN_LENGTH, STATUS_SEVERITY
+from traceability.models.evidence import STATUS_SEVERITY
+from traceability.models.releases import SHA_MIN_LENGTH
 
 BASELINE_FORMAT = "q-interface-baseline/1"
 
@@ -102,26 +103,25 @@ def _sha_prefixes(sha: str) -> list[str]:
     return [sha[:length] for length in range(SHA_MIN_LENGTH, len(sha) + 1)]
 
 
-def _bound(release: Release | None, prefix: str = "") -> Q:
-    if release is None:
-        return Q()
-    bound = Q(**{f"{prefix}version": release.version})
-    sha = release.commit_sha
+def _bound_q(*, version: str, sha: str, prefix: str = "") -> Q:
+    """Runs and releases belong together by the same version, or by the same commit: one SHA starts
+    with the other (7+ digits). Index-friendly, one condition: the query count stays constant."""
+    bound = Q(**{f"{prefix}version": version}) if version else Q(pk__in=[])
     if sha:
-        # The same commit: the run's SHA starts with the release's, or is one of its prefixes
-        # (7+ digits). Both are index-friendly and keep the query count constant.
         bound |= Q(**{f"{prefix}commit_sha__startswith": sha}) | Q(**{f"{prefix}commit_sha__in": _sha_prefixes(sha)})
     return bound
 
 
+def _bound(release: Release | None, prefix: str = "") -> Q:
+    if release is None:
+        return Q()
+    return _bound_q(version=release.version, sha=release.commit_sha, prefix=prefix)
+
+
 def releases_bound_to(run: TestRun) -> list[str]:
-    """The versions of the product's releases this run counts for, by the rule of :func:`_bound` (one query)."""
-    bound = Q(version=run.version) if run.version else Q(pk__in=[])
-    sha = run.commit_sha
-    if sha:
-        bound |= Q(commit_sha__startswith=sha) | Q(commit_sha__in=_sha_prefixes(sha))
-    versions = Release.objects.filter(bound, product_id=run.product_id).values_list("version", flat=True)
-    return sorted(versions)
+    """The versions of the product's releases this run counts for (one query)."""
+    bound = _bound_q(version=run.version, sha=run.commit_sha)
+    return sorted(Release.objects.filter(bound, product_id=run.product_id).values_list("version", flat=True))
 
 
 def _severity() -> Case:

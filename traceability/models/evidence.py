@@ -35,7 +35,6 @@ STATUS_SEVERITY: dict[str, int] = {
     ResultStatus.PASSED_WITH_EXCEPTION: 1,
     ResultStatus.PASSED: 0,
 }
-SHA_MIN_LENGTH = 7  # the shortest commit SHA accepted (SHA_VALIDATOR)
 
 
 class TestRun(models.Model):

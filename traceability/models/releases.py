@@ -9,7 +9,10 @@ from django.utils import timezone
 
 from traceability.models.products import Product
 
-SHA_VALIDATOR = RegexValidator(r"^[0-9a-f]{7,40}$", "A git commit SHA: 7 to 40 lower-case hex digits")
+SHA_MIN_LENGTH = 7  # the shortest commit SHA accepted; shorter forms of a SHA bind evidence down to this
+SHA_VALIDATOR = RegexValidator(
+    rf"^[0-9a-f]{{{SHA_MIN_LENGTH},40}}$", f"A git commit SHA: {SHA_MIN_LENGTH} to 40 lower-case hex digits"
+)
 VERSION_VALIDATOR = RegexValidator(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$", "A version such as 1.2.0 or 2024.1-rc1")
 RESERVED_VERSIONS = ("live",)  # names the live graph: baseline_diff PRODUCT V1 live, GET .../diff/?to=live
 
