@@ -94,7 +94,7 @@ class ReleasePage(ReleasePageMixin, TemplateView):
         diff, diff_problem = None, ""
         if previous is not None:
             try:
-                diff = baseline_diff(release_a=previous, release_b=release)
+                diff = baseline_diff(release_a=previous, release_b=release, graph_b=graph)
             except Conflict as exc:
                 diff_problem = exc.message
         scopes = user_write_scopes(self.request.user)

@@ -120,13 +120,16 @@ def release_status(*, release: Release) -> dict[str, Any]:
     }
 
 
-def baseline_diff(*, release_a: Release, release_b: Release | None = None) -> BaselineDiff:
-    """The change record from release A to release B (B None: to the live graph)."""
+def baseline_diff(
+    *, release_a: Release, release_b: Release | None = None, graph_b: TraceGraph | None = None
+) -> BaselineDiff:
+    """The change record from release A to release B (B None: to the live graph). ``graph_b``:
+    B's graph when the caller has already loaded it (``graph_load(product, release_b)``)."""
     if release_b is not None and release_b.product_id != release_a.product_id:
         raise NotFound("both releases must belong to the same product")
     product = release_a.product
     before = graph_load(product=product, release=release_a)
-    after = graph_load(product=product, release=release_b)
+    after = graph_b if graph_b is not None else graph_load(product=product, release=release_b)
     return graph_diff(before, after)
 
 
