@@ -360,9 +360,14 @@ def graph_from_content(content: dict[str, Any], *, release: ReleaseInfo) -> Trac
 
 
 @without_gc
-def graph_from_baseline_text(text: str, sha256: str, *, release: ReleaseInfo) -> TraceGraph:
-    """Verify the stored text against its hash, then rebuild the graph."""
+def baseline_verified(text: str, sha256: str, *, version: str) -> bytes:
+    """The stored baseline text as bytes, once checked against its SHA-256 (BaselineCorrupt otherwise)."""
     data = text.encode()
     if sha256_hex(data) != sha256:
-        raise BaselineCorrupt(f"baseline of {release.version} does not match its SHA-256 {sha256}")
-    return graph_from_content(json.loads(data), release=release)
+        raise BaselineCorrupt(f"baseline of {version} does not match its SHA-256 {sha256}")
+    return data
+
+
+def graph_from_baseline_text(text: str, sha256: str, *, release: ReleaseInfo) -> TraceGraph:
+    """Verify the stored text against its hash, then rebuild the graph."""
+    return graph_from_content(json.loads(baseline_verified(text, sha256, version=release.version)), release=release)
