@@ -19,7 +19,7 @@ from django.http import HttpRequest
 
 from qms.errors import DomainError
 from qms.models import ApiToken, AuditEvent, Signature
-from qms.roles import Role, Scope, acting_user, user_roles, user_write_scopes
+from qms.roles import Role, Scope, acting_user, role_names, user_roles, user_write_scopes
 from qms.services import audit_record, token_revoke, user_role_set
 from qms.services.users import user_active_set, user_create, user_password_set, user_update
 
@@ -219,9 +219,7 @@ class UserEditForm(UserChangeForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.instance.pk is not None:
-            self.initial["roles"] = sorted(
-                self.instance.groups.filter(name__in=Role.values).values_list("name", flat=True)
-            )
+            self.initial["roles"] = role_names(self.instance)
 
 
 class UserAdmin(DjangoUserAdmin):

@@ -13,7 +13,7 @@ scope              covers
 =================  ======================================================
 """
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, User
 from django.db import models
 
 
@@ -38,6 +38,16 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
     Role.DEVELOPER: frozenset({Scope.ITEMS, Scope.EVIDENCE}),
     Role.AUDITOR: frozenset(),
 }
+
+
+def role_names(user: User) -> list[str]:
+    """The user's roles as stored now (one query, no cache), sorted: for writes and their audit."""
+    return sorted(user.groups.filter(name__in=Role.values).values_list("name", flat=True))
+
+
+def role_groups(roles: list[str]) -> list[Group]:
+    """The groups of these roles, created if a database lacks one."""
+    return [Group.objects.get_or_create(name=role)[0] for role in roles]
 
 
 def user_roles(user: AbstractBaseUser | AnonymousUser) -> set[str]:

@@ -19,7 +19,7 @@ from qms.bulk import insert_many
 from qms.canonical import digest_of
 from qms.errors import Conflict, Forbidden, InvalidInput, NotFound
 from qms.models import ApiToken, AuditChainHead, AuditEvent, Signature, SignatureMeaning
-from qms.roles import Role, Scope, user_roles, user_write_scopes
+from qms.roles import Role, Scope, role_groups, role_names, user_roles, user_write_scopes
 
 
 @dataclass(frozen=True)
@@ -181,10 +181,10 @@ def user_role_set(*, user: User, roles: Iterable[str], actor: User | None) -> No
     """Replace the user's roles (groups), audited (``user.roles_changed``); no event when unchanged."""
     wanted = roles_clean(roles)
     superuser_guard(user=user, actor=actor)
-    before = sorted(user.groups.filter(name__in=Role.values).values_list("name", flat=True))
+    before = role_names(user)
     if before == wanted:
         return
-    groups = [Group.objects.get_or_create(name=role)[0] for role in wanted]
+    groups = role_groups(wanted)
     user.groups.remove(*Group.objects.filter(name__in=Role.values))
     user.groups.add(*groups)
     user.__dict__.pop("_qms_roles", None)  # the per-request role cache of qms.roles.user_roles

@@ -9,14 +9,14 @@ Audit events never hold a password or its hash.
 from collections.abc import Iterable
 from typing import Any
 
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 
 from qms.errors import Conflict, Forbidden, InvalidInput
-from qms.roles import Role
+from qms.roles import Role, role_groups, role_names
 from qms.services import audit_record, roles_clean, superuser_guard
 
 USER_FIELDS = ("email", "first_name", "last_name", "is_staff", "is_superuser")
@@ -24,7 +24,7 @@ USER_FIELDS = ("email", "first_name", "last_name", "is_staff", "is_superuser")
 
 def user_state(user: User, roles: Iterable[str] | None = None) -> dict[str, Any]:
     if roles is None:
-        roles = user.groups.filter(name__in=Role.values).values_list("name", flat=True)
+        roles = role_names(user)
     return {
         "username": user.get_username(),
         "first_name": user.first_name,
@@ -96,7 +96,7 @@ def user_create(
         _password_check(password, user)
         user.set_password(password)
     user.save()
-    user.groups.add(*[Group.objects.get_or_create(name=role)[0] for role in wanted])
+    user.groups.add(*role_groups(wanted))
     audit_record(actor=actor, action="user.created", obj=user, object_repr=username, after=user_state(user, wanted))
     return user
 

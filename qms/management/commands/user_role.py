@@ -7,7 +7,7 @@ from django.core.management.base import CommandError
 from django.db import transaction
 
 from qms.management.base import DomainCommand
-from qms.roles import Role
+from qms.roles import Role, role_names
 from qms.services import user_role_set
 from qms.services.users import user_active_set, user_create, user_password_set, user_update
 
@@ -108,6 +108,6 @@ class Command(DomainCommand):
             if options["deactivate"] or options["activate"]:
                 user_active_set(user=user, is_active=bool(options["activate"]), actor=actor)
             user.refresh_from_db()
-            current = sorted(user.groups.filter(name__in=Role.values).values_list("name", flat=True))
+            current = role_names(user)
             state = "active" if user.is_active else "deactivated"
             self.stdout.write(f"{user.get_username()}: {state}, roles {', '.join(current) or '-'}")
