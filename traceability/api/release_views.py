@@ -30,7 +30,7 @@ from traceability.api.release_serializers import (
     SignatureInputSerializer,
     SignatureOutputSerializer,
 )
-from traceability.api.views import ProductScopedMixin, valid_input
+from traceability.api.views import ProductListMixin, ProductScopedMixin, valid_input
 from traceability.graph.gaps import gaps_find
 from traceability.graph.selectors import (
     baseline_diff,
@@ -82,16 +82,15 @@ def paged_response(view: APIView, request: Request, rows: list[Any], head: dict[
     )
 
 
-class ReleaseListView(ProductScopedMixin, generics.ListAPIView):
+class ReleaseListView(ProductListMixin, generics.ListAPIView):
     """A product's releases, newest first. Quality managers create them."""
 
     serializer_class = ReleaseOutputSerializer
     write_scope = Scope.PRODUCTS
     filter_backends: list[Any] = []
+    list_model = Release
 
-    def get_queryset(self) -> QuerySet[Release]:
-        if getattr(self, "swagger_fake_view", False):
-            return Release.objects.none()
+    def scoped_queryset(self) -> QuerySet[Release]:
         return release_list(product=self.product)
 
     @extend_schema(request=ReleaseCreateInputSerializer, responses={201: ReleaseOutputSerializer})

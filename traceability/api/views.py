@@ -4,7 +4,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import generics, status
@@ -74,6 +74,21 @@ class ProductScopedMixin:
         return product_get(self.kwargs["product_key"])
 
 
+class ProductListMixin(ProductScopedMixin):
+    """A list of one product's rows: ``scoped_queryset()``. While drf-spectacular generates the
+    schema there is no product in the URL; an empty ``list_model`` queryset lets it read the filters."""
+
+    list_model: type[Model]
+
+    def get_queryset(self) -> QuerySet[Any]:
+        if getattr(self, "swagger_fake_view", False):
+            return self.list_model._default_manager.none()
+        return self.scoped_queryset()
+
+    def scoped_queryset(self) -> QuerySet[Any]:
+        raise NotImplementedError
+
+
 class ProductListView(generics.ListAPIView):
     """Products. Quality managers create them."""
 
@@ -106,28 +121,26 @@ class ProductDetailView(ProductScopedMixin, APIView):
         return Response(ProductOutputSerializer(product).data)
 
 
-class ProductClauseListView(ProductScopedMixin, generics.ListAPIView):
+class ProductClauseListView(ProductListMixin, generics.ListAPIView):
     """Clauses of the product's standards that apply to its safety class (unassigned → class C)."""
 
     serializer_class = ClauseOutputSerializer
     search_fields = ["number", "title"]  # document order; no ordering
+    list_model = Clause
 
-    def get_queryset(self) -> QuerySet[Any]:
-        if getattr(self, "swagger_fake_view", False):  # schema generation: no product in the URL
-            return Clause.objects.none()
+    def scoped_queryset(self) -> QuerySet[Any]:
         return product_applicable_clauses(self.product).select_related("parent")
 
 
-class ItemListView(ProductScopedMixin, generics.ListAPIView):
+class ItemListView(ProductListMixin, generics.ListAPIView):
     serializer_class = ItemOutputSerializer
     filterset_class = ItemFilter
     write_scope = Scope.ITEMS
     ordering_fields = ["key", "kind", "status", "updated_at", "created_at"]
     search_fields = ["key", "title"]
+    list_model = Item
 
-    def get_queryset(self) -> QuerySet[Item]:
-        if getattr(self, "swagger_fake_view", False):
-            return Item.objects.none()
+    def scoped_queryset(self) -> QuerySet[Item]:
         return item_list(product=self.product)
 
     @extend_schema(request=ItemCreateInputSerializer, responses={201: ItemOutputSerializer})
@@ -259,16 +272,15 @@ class LinkHistoryView(ProductScopedMixin, APIView):
         return Response(LinkAtOutputSerializer({"id": pk, "at": moment, **state_at(record)}).data)
 
 
-class LinkListView(ProductScopedMixin, generics.ListAPIView):
+class LinkListView(ProductListMixin, generics.ListAPIView):
     serializer_class = LinkOutputSerializer
     filterset_class = LinkFilter
     write_scope = Scope.ITEMS
     ordering_fields = ["created_at", "link_type", "source__key", "target__key"]
     search_fields = ["source__key", "source__title", "target__key", "target__title"]
+    list_model = Link
 
-    def get_queryset(self) -> QuerySet[Link]:
-        if getattr(self, "swagger_fake_view", False):
-            return Link.objects.none()
+    def scoped_queryset(self) -> QuerySet[Link]:
         return link_list(product=self.product)
 
     @extend_schema(request=LinkCreateInputSerializer, responses={201: LinkOutputSerializer})
@@ -321,16 +333,15 @@ class ItemLinksReviewView(ProductScopedMixin, APIView):
         return Response(LinkOutputSerializer(links, many=True).data)
 
 
-class ClauseLinkListView(ProductScopedMixin, generics.ListAPIView):
+class ClauseLinkListView(ProductListMixin, generics.ListAPIView):
     serializer_class = ClauseLinkOutputSerializer
     filterset_class = ClauseLinkFilter
     write_scope = Scope.ITEMS
     ordering_fields = ["created_at", "item__key"]
     search_fields = ["item__key", "item__title", "clause__number", "clause__title", "note"]
+    list_model = ClauseLink
 
-    def get_queryset(self) -> QuerySet[ClauseLink]:
-        if getattr(self, "swagger_fake_view", False):
-            return ClauseLink.objects.none()
+    def scoped_queryset(self) -> QuerySet[ClauseLink]:
         return clause_link_list(product=self.product)
 
     @extend_schema(request=ClauseLinkCreateInputSerializer, responses={201: ClauseLinkOutputSerializer})

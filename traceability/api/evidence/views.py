@@ -31,7 +31,7 @@ from traceability.api.evidence.serializers import (
     WebhookSecretOutputSerializer,
     summary_data,
 )
-from traceability.api.views import ProductScopedMixin
+from traceability.api.views import ProductListMixin, ProductScopedMixin
 from traceability.evidence_selectors import commit_get, commit_list, result_list, run_get, run_list
 from traceability.models import Commit, TestResult, TestRun
 from traceability.services.evidence import (
@@ -132,7 +132,7 @@ class JunitUploadView(ProductScopedMixin, APIView):
         return ingest_response(report)
 
 
-class TestRunListView(ProductScopedMixin, generics.ListAPIView):
+class TestRunListView(ProductListMixin, generics.ListAPIView):
     """Test runs with counts per status; POST results as JSON to store a run."""
 
     serializer_class = TestRunOutputSerializer
@@ -140,10 +140,9 @@ class TestRunListView(ProductScopedMixin, generics.ListAPIView):
     write_scope = Scope.EVIDENCE
     ordering_fields = ["created_at", "started_at", "version"]
     parser_classes = [JSONParser]
+    list_model = TestRun
 
-    def get_queryset(self) -> QuerySet[TestRun]:
-        if getattr(self, "swagger_fake_view", False):
-            return TestRun.objects.none()
+    def scoped_queryset(self) -> QuerySet[TestRun]:
         return run_list(product=self.product)
 
     @extend_schema(
@@ -172,17 +171,16 @@ class TestRunDetailView(ProductScopedMixin, APIView):
         return Response(TestRunOutputSerializer(run_get(product=self.product, pk=pk)).data)
 
 
-class TestResultListView(ProductScopedMixin, generics.ListAPIView):
+class TestResultListView(ProductListMixin, generics.ListAPIView):
     """Test results. Filters: ``run``, ``version``, ``commit``, ``status``, ``test_case``, ``test_id``,
     ``requirement``."""
 
     serializer_class = TestResultOutputSerializer
     filterset_class = TestResultFilter
     ordering_fields = ["id", "status", "duration"]
+    list_model = TestResult
 
-    def get_queryset(self) -> QuerySet[TestResult]:
-        if getattr(self, "swagger_fake_view", False):
-            return TestResult.objects.none()
+    def scoped_queryset(self) -> QuerySet[TestResult]:
         return result_list(product=self.product)
 
 
@@ -212,7 +210,7 @@ class ManualExecutionView(ProductScopedMixin, APIView):
         return ingest_response(report)
 
 
-class CommitListView(ProductScopedMixin, generics.ListAPIView):
+class CommitListView(ProductListMixin, generics.ListAPIView):
     """Commits with the items their messages name; POST a batch (a list, or ``{"commits": [...]}``)."""
 
     serializer_class = CommitOutputSerializer
@@ -220,10 +218,9 @@ class CommitListView(ProductScopedMixin, generics.ListAPIView):
     write_scope = Scope.EVIDENCE
     ordering_fields = ["authored_at", "created_at"]
     parser_classes = [JSONParser]
+    list_model = Commit
 
-    def get_queryset(self) -> QuerySet[Commit]:
-        if getattr(self, "swagger_fake_view", False):
-            return Commit.objects.none()
+    def scoped_queryset(self) -> QuerySet[Commit]:
         return commit_list(product=self.product)
 
     @extend_schema(
