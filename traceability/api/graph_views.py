@@ -50,15 +50,7 @@ class ItemTraceView(GraphQueryMixin, APIView):
             release=self.release_of(query),
             link_types=sorted(query.get("link_type") or []),
         )
-        head = {
-            **self.head(graph),
-            "key": trace.key,
-            "kind": trace.kind,
-            "direction": trace.direction,
-            "link_types": trace.link_types,
-            "counts": trace.counts(),
-        }
-        return paged_response(self, request, trace.items, head)
+        return paged_response(self, request, trace.items, {**self.head(graph), **trace.header()})
 
 
 class OrphanListView(GraphQueryMixin, APIView):

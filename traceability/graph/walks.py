@@ -133,14 +133,14 @@ class Trace:
         counted = Counter(item.kind for item in self.items)
         return {kind.value: counted[kind.value] for kind in ItemKind if counted[kind.value]}
 
-    def as_dict(self) -> dict[str, Any]:
+    def header(self) -> dict[str, Any]:
+        """What the API answers beside the (paged) items."""
         return {
             "key": self.key,
             "kind": self.kind,
             "direction": self.direction,
             "link_types": self.link_types,
             "counts": self.counts(),
-            "items": [item.as_dict() for item in self.items],
         }
 
 
