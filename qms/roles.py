@@ -13,6 +13,8 @@ scope              covers
 =================  ======================================================
 """
 
+from collections.abc import Iterable
+
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, User
 from django.db import models
 
@@ -70,6 +72,12 @@ def user_write_scopes(user: AbstractBaseUser | AnonymousUser) -> frozenset[str]:
     for role in user_roles(user):
         scopes |= ROLE_SCOPES[role]
     return frozenset(scopes)
+
+
+def write_scopes(user: AbstractBaseUser | AnonymousUser, token_scopes: Iterable[str] | None = None) -> frozenset[str]:
+    """What the user may write, narrowed by the API token's scopes when acting through one."""
+    scopes = user_write_scopes(user)
+    return scopes if token_scopes is None else scopes & frozenset(token_scopes)
 
 
 def acting_user(user: object) -> User:

@@ -7,8 +7,8 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from qms.admin import RoleAdmin, RoleInline
-from qms.errors import InvalidInput
-from qms.roles import Scope, acting_user, user_write_scopes
+from qms.errors import Forbidden, InvalidInput
+from qms.roles import Scope, acting_user
 from traceability.kinds import ItemKind
 from traceability.models import (
     Baseline,
@@ -26,6 +26,7 @@ from traceability.models import (
 )
 from traceability.models.evidence import REVIEWED_STATUSES
 from traceability.services.evidence import manual_executions_record, run_input_clean
+from traceability.services.evidence.runs import review_scope_check
 from traceability.services.items import (
     clause_link_create,
     clause_link_delete,
@@ -423,12 +424,12 @@ class ManualExecutionAdminForm(forms.ModelForm):
         if data.get("status") in REVIEWED_STATUSES:
             if not (data.get("rationale") or "").strip():
                 self.add_error("rationale", f"a {data['status']} result needs a rationale")
-            user = getattr(self, "acting_user", None)
-            if user is not None and Scope.APPROVALS not in user_write_scopes(user):
-                self.add_error(
-                    "status",
-                    f"{data['status']} is a review decision and needs the 'approvals' scope (a quality manager)",
+            try:  # the evidence service's own rule, shown on the form rather than as an error page
+                review_scope_check(
+                    actor=getattr(self, "acting_user", None), token=None, status=data["status"], where="status"
                 )
+            except Forbidden as exc:
+                self.add_error("status", exc.message)
         return data
 
 

@@ -4,15 +4,12 @@ from rest_framework import permissions
 from rest_framework.request import Request
 
 from qms.models import ApiToken
-from qms.roles import user_roles, user_write_scopes
+from qms.roles import user_roles, user_write_scopes, write_scopes
 
 
 def request_write_scopes(request: Request) -> frozenset[str]:
     """What this request may write: the user's role scopes, narrowed by the API token's scopes."""
-    scopes = user_write_scopes(request.user)
-    if isinstance(request.auth, ApiToken):
-        scopes = scopes & frozenset(request.auth.scopes)
-    return scopes
+    return write_scopes(request.user, request.auth.scopes if isinstance(request.auth, ApiToken) else None)
 
 
 class RolePermission(permissions.BasePermission):

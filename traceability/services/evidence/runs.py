@@ -30,7 +30,7 @@ from django.utils import timezone
 from qms.bulk import insert_many, wide_batches
 from qms.errors import Forbidden, InvalidInput
 from qms.models import ApiToken
-from qms.roles import Scope, user_write_scopes
+from qms.roles import Scope, user_write_scopes, write_scopes
 from qms.services import AuditEntry, audit_record_many
 from traceability.graph.load import releases_bound_to
 from traceability.graph.model import without_gc
@@ -152,30 +152,37 @@ def _cases_check(cases: list[CaseInput]) -> None:
             )
 
 
-def _reviews_check(cases: list[CaseInput], actor: User | None, token: ApiToken | None) -> int:
-    """Reviewed statuses (passed with exception, failed accepted) are review decisions: they need the
+def review_scope_check(*, actor: User | None, token: ApiToken | None, status: str, where: str) -> None:
+    """A reviewed status (passed with exception, failed accepted) is a review decision: it needs the
     ``approvals`` scope (a quality manager; an API token must carry it too). ``actor=None`` is the
-    system (a management command run on the server). Returns how many results are reviewed."""
-    reviewed = [(index, case) for index, case in enumerate(cases) if case.status in REVIEWED_STATUSES]
-    if not reviewed or actor is None:
-        return len(reviewed)
+    system (a management command run on the server). Forbidden otherwise, naming ``where``."""
+    if status not in REVIEWED_STATUSES or actor is None:
+        return
     role_scopes = user_write_scopes(actor)
-    scopes = role_scopes & frozenset(token.scopes) if token is not None else role_scopes
-    if Scope.APPROVALS in scopes:
-        return len(reviewed)
-    index, case = reviewed[0]
-    where = f"{case.where or f'results[{index}]'}.status"
+    if Scope.APPROVALS in write_scopes(actor, token.scopes if token is not None else None):
+        return
     lacking = (
         "this API token lacks the scope 'approvals'"
         if token is not None and Scope.APPROVALS in role_scopes
         else f"{actor.get_username()}'s role may not write approvals"
     )
     raise Forbidden(
-        f"{where}: {case.status} is a review decision and needs the 'approvals' scope (a quality manager); {lacking}",
+        f"{where}: {status} is a review decision and needs the 'approvals' scope (a quality manager); {lacking}",
         code="review_forbidden",
         field="status",
         entry=where,
     )
+
+
+def _reviews_check(cases: list[CaseInput], actor: User | None, token: ApiToken | None) -> int:
+    """Checks the first reviewed result with :func:`review_scope_check`; returns how many are reviewed."""
+    reviewed = [(index, case) for index, case in enumerate(cases) if case.status in REVIEWED_STATUSES]
+    if reviewed:
+        index, case = reviewed[0]
+        review_scope_check(
+            actor=actor, token=token, status=case.status, where=f"{case.where or f'results[{index}]'}.status"
+        )
+    return len(reviewed)
 
 
 def run_counts(run: TestRun) -> dict[str, int]:
