@@ -30,7 +30,6 @@ from traceability.graph.load import (
 )
 from traceability.graph.selectors import baseline_corrupt, baseline_missing
 from traceability.models import Baseline, Product, Release, ReleaseState
-from traceability.models.releases import reserved_version_problem
 
 RELEASE_RECORD_TYPE = "traceability.release"
 APPROVAL_MEANINGS = (SignatureMeaning.APPROVAL, SignatureMeaning.RESPONSIBILITY)
@@ -64,18 +63,13 @@ def release_state(release: Release) -> dict[str, Any]:
 
 
 def _full_clean(release: Release) -> None:
+    """The model's validators, as InvalidInput naming the field (a reserved version: ``version_reserved``)."""
     try:
         release.full_clean(validate_unique=False, validate_constraints=False)
     except ValidationError as exc:
         field, messages = next(iter(exc.message_dict.items()))
-        raise InvalidInput(f"{field}: {messages[0]}", field=field) from exc
-
-
-def _version_allowed(version: str) -> None:
-    """A reserved version (``live``) is refused before anything is looked up or written."""
-    problem = reserved_version_problem(version)
-    if problem:
-        raise InvalidInput(f"version: {problem}", field="version", code="version_reserved")
+        code = "version_reserved" if exc.error_dict[field][0].code == "reserved" else None
+        raise InvalidInput(f"{field}: {messages[0]}", field=field, code=code) from exc
 
 
 def _audit(release: Release, action: str, actor: User | None, before: Any = None, note: str = "") -> None:
@@ -109,7 +103,6 @@ def release_create(
     notes: str = "",
 ) -> Release:
     """A new draft release of the product."""
-    _version_allowed(version)
     if Release.objects.filter(product=product, version=version).exists():
         raise Conflict(f"{product.key} already has a release {version}", field="version", version=version)
     release = Release(
@@ -154,7 +147,6 @@ def release_freeze(
     and the commits linked to items, as canonical JSON with its SHA-256. Freezing a release that
     is not a draft raises Conflict (409).
     """
-    _version_allowed(version)
     release = Release.objects.select_for_update().filter(product=product, version=version).first()
     if release is None:
         release = release_create(
