@@ -136,12 +136,10 @@ def baseline_diff(
 def items_impacted_by(*, product: Product, key: str) -> "Impact":
     """What a change to the item impacts, on the live graph."""
     # networkx is loaded only by the questions that walk the graph (import cost ~0.1 s per command)
-    from traceability.graph.walks import Impact, impact_of
+    from traceability.graph.walks import impact_of
 
     graph = graph_load_live(product=product)
-    item = _item_of(graph, product, key)
-    if item.is_obsolete:
-        return Impact(key=key, kind=item.kind, items=[], clauses=[])
+    _item_of(graph, product, key)
     return impact_of(graph, key)
 
 
@@ -162,7 +160,7 @@ def item_trace(
 ) -> tuple[TraceGraph, "Trace"]:
     """Everything upstream or downstream of an item (of a release's baseline, or live), with
     depth, shortest path and suspect flags; through ``link_types`` only when given."""
-    from traceability.graph.walks import DIRECTIONS, Trace, trace_of
+    from traceability.graph.walks import DIRECTIONS, trace_of
 
     if direction not in DIRECTIONS:
         raise InvalidInput(
@@ -174,24 +172,16 @@ def item_trace(
             f"link_type: unknown link type {unknown[0]!r} (known: {', '.join(LinkType.values)})", field="link_type"
         )
     graph = graph_load(product=product, release=release)
-    item = _item_of(graph, product, key)
-    if item.is_obsolete:
-        return graph, Trace(key=key, kind=item.kind, direction=direction, link_types=sorted(link_types or []), items=[])
+    _item_of(graph, product, key)
     return graph, trace_of(graph, key, direction=direction, link_types=link_types)
 
 
 def item_walks(*, product: Product, key: str) -> ItemWalks:
     """Impact, upstream and downstream of an item on the live graph, loaded once."""
-    from traceability.graph.walks import DOWNSTREAM, UPSTREAM, Impact, Trace, impact_of, trace_of
+    from traceability.graph.walks import DOWNSTREAM, UPSTREAM, impact_of, trace_of
 
     graph = graph_load_live(product=product)
-    item = _item_of(graph, product, key)
-    if item.is_obsolete:  # not part of the walked graph
-        return ItemWalks(
-            impact=Impact(key=key, kind=item.kind, items=[], clauses=[]),
-            upstream=Trace(key=key, kind=item.kind, direction=UPSTREAM, link_types=[], items=[]),
-            downstream=Trace(key=key, kind=item.kind, direction=DOWNSTREAM, link_types=[], items=[]),
-        )
+    _item_of(graph, product, key)
     impact = impact_of(graph, key)
     return ItemWalks(
         impact=impact,

@@ -43,6 +43,16 @@ def _require(graph: TraceGraph, key: str) -> None:
         raise KeyError(key)
 
 
+def _walked(graph: TraceGraph, key: str) -> bool:
+    """Whether ``key`` is in the walked graph: an obsolete item is not (its walks are empty); an
+    unknown key is a KeyError."""
+    if key in graph.nx:
+        return True
+    if key in graph.items:
+        return False
+    raise KeyError(key)
+
+
 def upstream_of(graph: TraceGraph, key: str, *, link_types: Iterable[str] | None = None) -> list[str]:
     """Everything the item depends on, transitively (natural key order)."""
     _require(graph, key)
@@ -177,10 +187,11 @@ def _reached(
 def trace_of(graph: TraceGraph, key: str, *, direction: str, link_types: Iterable[str] | None = None) -> Trace:
     """Everything ``direction`` (``upstream`` or ``downstream``) of ``key``, transitively, through
     links of ``link_types`` (all when None), with the shortest path to each."""
-    _require(graph, key)
     if direction not in DIRECTIONS:
         raise ValueError(f"direction must be one of {DIRECTIONS}, not {direction!r}")
     wanted = sorted(set(link_types)) if link_types else []
+    if not _walked(graph, key):
+        return Trace(key=key, kind=graph.items[key].kind, direction=direction, link_types=wanted, items=[])
     view = _view(graph, wanted or None)
     if direction == DOWNSTREAM:
         view = view.reverse(copy=False)
@@ -199,7 +210,8 @@ def impact_of(graph: TraceGraph, key: str) -> Impact:
     trace links, with the shortest path; plus the risk controls implemented by an impacted
     software requirement and the tests verifying them (IEC 62304 7.4.2), and the clauses those
     items evidence."""
-    _require(graph, key)
+    if not _walked(graph, key):
+        return Impact(key=key, kind=graph.items[key].kind, items=[], clauses=[])
     dependents = _view(graph, IMPACT_LINK_TYPES).reverse(copy=False)
     paths: dict[str, list[str]] = nx.single_source_shortest_path(dependents, key)
     items = graph.items
