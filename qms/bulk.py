@@ -18,17 +18,22 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import DateTimeField, Field, JSONField, Model
 
 
+def _sqlite_variable_limit() -> int:
+    """This SQLite's real limit of parameters per statement (Django assumes the old 999)."""
+    connection.ensure_connection()
+    return max(connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER), 999)
+
+
 @contextmanager
 def wide_batches() -> Iterator[None]:
     if connection.vendor != "sqlite":
         yield
         return
-    connection.ensure_connection()
     features = connection.features
-    limit = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    limit = _sqlite_variable_limit()
     shadowed = "max_query_params" in vars(features)
     previous = vars(features).get("max_query_params")
-    features.max_query_params = max(limit, 999)
+    features.max_query_params = limit
     try:
         yield
     finally:
@@ -72,9 +77,7 @@ def insert_many(
         return len(values)
     width = len(fields)
     row_sql = "(" + ", ".join(["?"] * width) + ")"  # the sqlite3 module's own placeholder
-    with wide_batches():
-        limit = wrapper.features.max_query_params or 65_535  # PostgreSQL: 65,535 parameters a statement
-    per_statement = max(1, min(batch, limit // width))
+    per_statement = max(1, min(batch, _sqlite_variable_limit() // width))
     # The sqlite3 cursor itself, as for COPY on PostgreSQL: while queries are counted (DEBUG,
     # CaptureQueriesContext) Django's debug cursor would quote every parameter into its log, a
     # QUOTE() round trip per 999 values (~0.15 s per 10,000 results spent on measuring).
