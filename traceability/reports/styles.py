@@ -5,6 +5,7 @@ from reportlab.lib.enums import TA_LEFT
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 
+from traceability.reports.tables.model import status_label
 from traceability.reports.text import FONT, FONT_BOLD, FONT_ITALIC
 
 # --- page ---------------------------------------------------------------------------------------
@@ -47,25 +48,25 @@ UNACCEPTABLE_FILL = HexColor("#f4b6b0")
 
 # Matrix row statuses (traceability.graph.matrix) and their colours: (fill, ink, label).
 ROW_STATUS: dict[str, tuple[Color, Color, str]] = {
-    "verified": (GREEN_FILL, GREEN, "verified"),
-    "not_applicable": (GREY_FILL, GREY, "not applicable"),
-    "suspect": (AMBER_FILL, AMBER, "suspect"),
-    "not_verified": (ORANGE_FILL, ORANGE, "not verified"),
-    "failed": (RED_FILL, RED, "failed"),
+    "verified": (GREEN_FILL, GREEN, status_label("verified")),
+    "not_applicable": (GREY_FILL, GREY, status_label("not_applicable")),
+    "suspect": (AMBER_FILL, AMBER, status_label("suspect")),
+    "not_verified": (ORANGE_FILL, ORANGE, status_label("not_verified")),
+    "failed": (RED_FILL, RED, status_label("failed")),
 }
 # Reverse matrix (test) statuses.
 TEST_STATUS: dict[str, tuple[Color, Color, str]] = {
-    "passed": (GREEN_FILL, GREEN, "passed"),
-    "failed": (RED_FILL, RED, "failed"),
-    "no_result": (ORANGE_FILL, ORANGE, "no result"),
+    "passed": (GREEN_FILL, GREEN, status_label("passed")),
+    "failed": (RED_FILL, RED, status_label("failed")),
+    "no_result": (ORANGE_FILL, ORANGE, status_label("no_result")),
 }
 # Risk statuses (traceability.graph.risk).
 RISK_STATUS: dict[str, tuple[Color, Color, str]] = {
-    "acceptable": (GREEN_FILL, GREEN, "acceptable"),
-    "controlled": (GREEN_FILL, GREEN, "controlled"),
-    "control_not_verified": (ORANGE_FILL, ORANGE, "control not verified"),
-    "residual_unacceptable": (RED_FILL, RED, "residual risk unacceptable"),
-    "not_controlled": (RED_FILL, RED, "not controlled"),
+    "acceptable": (GREEN_FILL, GREEN, status_label("acceptable")),
+    "controlled": (GREEN_FILL, GREEN, status_label("controlled")),
+    "control_not_verified": (ORANGE_FILL, ORANGE, status_label("control_not_verified")),
+    "residual_unacceptable": (RED_FILL, RED, status_label("residual_unacceptable")),
+    "not_controlled": (RED_FILL, RED, status_label("not_controlled")),
 }
 SEVERITY_INK = {"error": RED, "warning": AMBER}
 

@@ -12,10 +12,10 @@ from collections.abc import Callable
 from traceability.reports.content import ReportContent
 from traceability.reports.tables.changes import changes_table
 from traceability.reports.tables.lists import anomaly_table, clause_table, gap_table, soup_table
-from traceability.reports.tables.model import Column, ExportTable, Value, status_label
+from traceability.reports.tables.model import Column, ExportTable, Value
 from traceability.reports.tables.trace import matrix_table, reverse_table, risk_table
 
-__all__ = ["TABLES", "TABLE_NAMES", "Column", "ExportTable", "Value", "export_tables", "status_label"]
+__all__ = ["TABLES", "TABLE_NAMES", "Column", "ExportTable", "Value", "export_tables"]
 
 TABLES: dict[str, Callable[[ReportContent], ExportTable]] = {
     "matrix": matrix_table,

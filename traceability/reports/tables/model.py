@@ -27,7 +27,8 @@ STATUS_LABELS = {"residual_unacceptable": "residual risk unacceptable"}
 
 
 def status_label(slug: str) -> str:
-    """A status slug as people read it: ``not_verified`` → "not verified"."""
+    """A status slug as people read it: ``not_verified`` → "not verified" (the PDF's status styles
+    take their labels from here too)."""
     return STATUS_LABELS.get(slug, slug.replace("_", " "))
 
 
