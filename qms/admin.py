@@ -17,11 +17,11 @@ from django.db import models, transaction
 from django.forms.models import model_to_dict
 from django.http import HttpRequest
 
-from qms.errors import DomainError
+from qms.errors import DomainError, Forbidden
 from qms.models import ApiToken, AuditEvent, Signature
 from qms.roles import Role, Scope, acting_user, role_names, user_roles, user_write_scopes
 from qms.services import audit_record, token_revoke, user_role_set
-from qms.services.users import user_active_set, user_create, user_password_set, user_update
+from qms.services.users import active_change_check, user_active_set, user_create, user_password_set, user_update
 
 
 def _has_role(request: HttpRequest) -> bool:
@@ -275,8 +275,12 @@ class UserAdmin(DjangoUserAdmin):
         class OwnAccountForm(form):  # type: ignore[misc, valid-type]
             def clean(self) -> dict[str, Any]:
                 data = super().clean() or {}
-                if data.get("is_active") is False:
-                    self.add_error("is_active", "you cannot deactivate your own account")
+                try:  # the service's rule, shown on the form rather than as an error page
+                    active_change_check(
+                        user=obj, is_active=data.get("is_active", True), actor=acting_user(request.user)
+                    )
+                except Forbidden as exc:
+                    self.add_error("is_active", exc.message)
                 return data
 
         return OwnAccountForm

@@ -135,6 +135,12 @@ def user_update(*, user: User, actor: User | None, **changes: Any) -> User:
     return user
 
 
+def active_change_check(*, user: User, is_active: bool, actor: User | None) -> None:
+    """Nobody deactivates their own account (someone must be left to manage users)."""
+    if not is_active and actor is not None and actor.pk == user.pk:
+        raise Forbidden("you cannot deactivate your own account")
+
+
 @transaction.atomic
 def user_active_set(*, user: User, is_active: bool, actor: User | None) -> User:
     """Deactivate (the user can no longer sign in; their API tokens stop working) or reactivate.
@@ -145,8 +151,7 @@ def user_active_set(*, user: User, is_active: bool, actor: User | None) -> User:
     superuser_guard(user=user, actor=actor)
     if user.is_active == is_active:
         return user
-    if not is_active and actor is not None and actor.pk == user.pk:
-        raise Forbidden("you cannot deactivate your own account")
+    active_change_check(user=user, is_active=is_active, actor=actor)
     before = user_state(user)
     user.is_active = is_active
     user.save(update_fields=["is_active"])
