@@ -7,7 +7,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from qms.admin import RoleAdmin, RoleInline
-from qms.errors import Forbidden, InvalidInput
+from qms.errors import DomainError, Forbidden, InvalidInput
 from qms.roles import Scope, acting_user
 from traceability.kinds import ItemKind
 from traceability.models import (
@@ -28,9 +28,9 @@ from traceability.models.evidence import REVIEWED_STATUSES
 from traceability.services.evidence import manual_executions_record, run_input_clean
 from traceability.services.evidence.runs import review_scope_check
 from traceability.services.items import (
+    clause_link_check,
     clause_link_create,
     clause_link_delete,
-    clause_link_problem,
     item_create,
     item_delete,
     item_fields_clean,
@@ -300,9 +300,10 @@ class ClauseLinkAdminForm(forms.ModelForm):
         item, clause = data.get("item"), data.get("clause")
         if item is None or clause is None:
             return data
-        problem = clause_link_problem(item=item, clause=clause)
-        if problem:
-            raise forms.ValidationError(problem)
+        try:  # the service's rule, shown on the form
+            clause_link_check(item=item, clause=clause)
+        except DomainError as exc:
+            raise forms.ValidationError(exc.message) from exc
         return data
 
 

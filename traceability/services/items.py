@@ -224,22 +224,18 @@ def item_delete(*, item: Item, actor: User | None) -> None:
     audit_record_many(actor=actor, entries=entries)
 
 
-def clause_link_problem(*, item: Item, clause: Clause) -> str | None:
-    """Why the item cannot become evidence for the clause (retired clause, duplicate), or None."""
+def clause_link_check(*, item: Item, clause: Clause) -> None:
+    """The item can become evidence for the clause: not retired (InvalidInput), not already (Conflict)."""
     if not clause.is_active:
-        return f"clause {clause.standard.slug}:{clause.number} is retired"
+        raise InvalidInput(f"clause {clause.standard.slug}:{clause.number} is retired", field="clause")
     if ClauseLink.objects.filter(item=item, clause=clause).exists():
-        return f"{item.key} is already evidence for {clause.standard.slug}:{clause.number}"
-    return None
+        raise Conflict(f"{item.key} is already evidence for {clause.standard.slug}:{clause.number}")
 
 
 @transaction.atomic
 def clause_link_create(*, item: Item, clause: Clause, actor: User | None, note: str = "") -> ClauseLink:
     product = item.product
-    if not clause.is_active:
-        raise InvalidInput(f"clause {clause.standard.slug}:{clause.number} is retired", field="clause")
-    if ClauseLink.objects.filter(item=item, clause=clause).exists():
-        raise Conflict(f"{item.key} is already evidence for {clause.standard.slug}:{clause.number}")
+    clause_link_check(item=item, clause=clause)
     link = ClauseLink.objects.create(product=product, item=item, clause=clause, note=note, created_by=actor)
     ref = f"{clause.standard.slug}:{clause.number}"
     audit_record(
