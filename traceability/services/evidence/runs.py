@@ -174,15 +174,14 @@ def review_scope_check(*, actor: User | None, token: ApiToken | None, status: st
     )
 
 
-def _reviews_check(cases: list[CaseInput], actor: User | None, token: ApiToken | None) -> int:
-    """Checks the first reviewed result with :func:`review_scope_check`; returns how many are reviewed."""
-    reviewed = [(index, case) for index, case in enumerate(cases) if case.status in REVIEWED_STATUSES]
+def _reviews_check(cases: list[CaseInput], actor: User | None, token: ApiToken | None) -> list[CaseInput]:
+    """The reviewed results, once the first has passed :func:`review_scope_check`."""
+    reviewed = [case for case in cases if case.status in REVIEWED_STATUSES]
     if reviewed:
-        index, case = reviewed[0]
-        review_scope_check(
-            actor=actor, token=token, status=case.status, where=f"{case.where or f'results[{index}]'}.status"
-        )
-    return len(reviewed)
+        first = reviewed[0]
+        where = f"{first.where or f'results[{cases.index(first)}]'}.status"
+        review_scope_check(actor=actor, token=token, status=first.status, where=where)
+    return reviewed
 
 
 def run_counts(run: TestRun) -> dict[str, int]:
@@ -265,16 +264,15 @@ def _run_state(run: TestRun, counts: dict[str, int], flavours: list[str]) -> dic
     }
 
 
-def _review_state(cases: list[CaseInput], reviewed: int, actor: User | None) -> dict[str, Any]:
+def _review_state(reviewed: list[CaseInput], actor: User | None) -> dict[str, Any]:
     """Who recorded the run, and for reviewed results who reviewed them (the acting user)."""
     state: dict[str, Any] = {"created_by": actor.get_username() if actor else "system"}
     if reviewed:
         state["reviewed_by"] = state["created_by"]
         state["reviewed"] = [
             {"test": case.identifier, "status": case.status, "rationale": case.rationale}
-            for case in cases
-            if case.status in REVIEWED_STATUSES
-        ][:UNRESOLVED_SHOWN]
+            for case in reviewed[:UNRESOLVED_SHOWN]
+        ]
     return state
 
 
@@ -560,7 +558,7 @@ def run_ingest(
             scope=product.key,
             after=_run_state(test_run, counts, flavours)
             | {"test_cases_created": len(created_items), "links_created": len(plan.new_links)}
-            | _review_state(cases, reviewed, actor),
+            | _review_state(reviewed, actor),
             note="; ".join(f"test id {t!r} is claimed by {', '.join(claimed[t])}" for t in duplicates[:5]),
         )
     )
