@@ -6,16 +6,20 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from qms.integrity.keys import KEYED_CHAIN, seal_matches, seal_of
 from qms.roles import Scope
 
 
 class AuditEvent(models.Model):
     """One recorded action: who did what to which record, when, with the state before and after.
 
-    Append-only. Each event carries a SHA-256 digest chained to the previous event's digest, so
-    an altered, removed or reordered event is detected by ``audit_chain_verify``.
+    Append-only. Each event carries a digest chained to the previous event's digest: HMAC-SHA256
+    keyed with ``AUDIT_KEY`` (``chain_version`` 2), or plain SHA-256 for the events of databases
+    created before the trail was keyed (``chain_version`` 1, closed by the anchor event). An
+    altered, removed, reordered or forged event is detected by ``audit_verify``.
     """
 
+    chain_version = models.PositiveSmallIntegerField(default=KEYED_CHAIN)
     at = models.DateTimeField(default=timezone.now, db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -49,10 +53,15 @@ class AuditEvent(models.Model):
 
 
 class AuditChainHead(models.Model):
-    """Single row holding the digest of the newest audit event; locked while appending."""
+    """Single row holding the digest of the newest audit event and the number of events; locked
+    while appending. The database moves it on every insert into the audit table (a trigger); on
+    PostgreSQL it refuses any other update, its deletion and ``TRUNCATE``."""
 
     digest = models.CharField(max_length=64, blank=True)
     count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="audit_chain_head_single_row")]
 
     def __str__(self) -> str:
         return f"audit chain head #{self.count}"
@@ -111,8 +120,12 @@ class Signature(models.Model):
 
     The signed record is named by type, id and hash (for a release: the baseline's SHA-256), so
     the signature is bound to the exact content signed (11.70). Written once, never changed
-    or deleted (the model refuses, and on PostgreSQL and SQLite a trigger refuses too).
+    or deleted (the model refuses, and on PostgreSQL and SQLite a trigger refuses too). Its
+    ``seal`` (HMAC with ``AUDIT_KEY`` over everything above) shows it was written by the
+    application: a row inserted or edited in the database is detected by ``audit_verify``.
     """
+
+    repeated = False  # set on the instance returned for a repeated identical signing request
 
     signer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="signatures")
     signer_username = models.CharField(max_length=150)
@@ -125,6 +138,7 @@ class Signature(models.Model):
     record_hash = models.CharField(max_length=64, help_text="SHA-256 of the signed content")
     comment = models.TextField(blank=True)
     scope = models.CharField(max_length=64, blank=True, help_text="Product key")
+    seal = models.CharField(max_length=64, help_text="HMAC-SHA256 with AUDIT_KEY over the signature's content")
 
     class Meta:
         ordering = ["signed_at", "id"]
@@ -145,3 +159,31 @@ class Signature(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise RuntimeError("a signature is never deleted")
+
+
+SIGNATURE_RECORD = "qms.signature"
+
+
+def signature_content(signature: Signature) -> dict[str, Any]:
+    """What a signature's seal covers (everything but its id and the seal itself)."""
+    return {
+        "signer_id": signature.signer_id,
+        "signer_username": signature.signer_username,
+        "printed_name": signature.printed_name,
+        "signed_at": signature.signed_at.isoformat(),
+        "meaning": signature.meaning,
+        "record_type": signature.record_type,
+        "record_id": signature.record_id,
+        "record_repr": signature.record_repr,
+        "record_hash": signature.record_hash,
+        "comment": signature.comment,
+        "scope": signature.scope,
+    }
+
+
+def signature_seal(signature: Signature) -> str:
+    return seal_of(SIGNATURE_RECORD, signature_content(signature))
+
+
+def signature_is_sealed(signature: Signature) -> bool:
+    return seal_matches(SIGNATURE_RECORD, signature_content(signature), signature.seal)

@@ -1,12 +1,10 @@
 """Reads of the quality-system foundation."""
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import QuerySet
 
-from qms.models import ApiToken, AuditChainHead, AuditEvent, Signature
-from qms.services import event_digest_matches
+from qms.models import ApiToken, AuditEvent, Signature
 
 
 def audit_event_list(
@@ -35,31 +33,6 @@ def audit_event_list(
     if until:
         events = events.filter(at__lte=until)
     return events.order_by("id")
-
-
-@dataclass(frozen=True)
-class ChainReport:
-    events: int
-    is_intact: bool
-    first_broken_id: int | None
-    problem: str
-
-
-def audit_chain_verify(*, chunk_size: int = 2000) -> ChainReport:
-    """Recompute every digest in order; report the first event that does not match."""
-    previous = ""
-    count = 0
-    for event in AuditEvent.objects.order_by("id").iterator(chunk_size=chunk_size):
-        if event.previous_digest != previous:
-            return ChainReport(count, False, event.pk, "event does not follow the previous one (removed or reordered)")
-        if not event_digest_matches(previous=previous, event=event):
-            return ChainReport(count, False, event.pk, "event content does not match its digest (altered)")
-        previous = event.digest
-        count += 1
-    head = AuditChainHead.objects.filter(pk=1).first() or AuditChainHead(pk=1)
-    if head.digest != previous or head.count != count:
-        return ChainReport(count, False, None, "newest events are missing (chain head does not match)")
-    return ChainReport(count, True, None, "")
 
 
 def token_list(*, user_id: int | None = None) -> QuerySet[ApiToken]:

@@ -3,6 +3,8 @@
 DATABASE_URL   database (default: SQLite file db.sqlite3 in the project folder)
 DEBUG          "1"/"true" turns debugging on (default off)
 SECRET_KEY     required to serve unless DEBUG is on
+AUDIT_KEY      keys the audit trail and the records' seals; required unless DEBUG is on
+AUDIT_CHECKPOINT_KEY_FILE / AUDIT_CHECKPOINT_DIR / AUDIT_CHECKPOINT_URL  signed checkpoints of the trail
 ALLOWED_HOSTS  comma-separated (default: localhost names)
 TASKS_BACKEND  "immediate" (default: background jobs run in the request) or "database" (db_worker)
 """
@@ -32,6 +34,21 @@ DEBUG = env_bool("DEBUG")
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY and DEBUG:
     SECRET_KEY = "insecure-development-key-only-for-debug"  # noqa: S105
+
+# The audit trail's secrets live outside the database (21 CFR 11.10(c), (e)): AUDIT_KEY keys the
+# hash chain and seals signatures, baselines, approvals and stored reports; the Ed25519 checkpoint
+# key signs checkpoints of the chain written outside the database. `python manage.py audit_keygen`
+# makes both. With DEBUG on and none set, development values are used (never in production: the
+# server refuses to start without them, see qms.startup).
+AUDIT_KEY = os.environ.get("AUDIT_KEY", "")
+if not AUDIT_KEY and DEBUG:
+    AUDIT_KEY = "insecure-development-audit-key-only-for-debug"
+AUDIT_CHECKPOINT_KEY_FILE = os.environ.get("AUDIT_CHECKPOINT_KEY_FILE", "")
+AUDIT_CHECKPOINT_KEY = os.environ.get("AUDIT_CHECKPOINT_KEY", "")  # the PEM itself, instead of a file
+AUDIT_CHECKPOINT_PUBLIC_KEY_FILE = os.environ.get("AUDIT_CHECKPOINT_PUBLIC_KEY_FILE", "")
+AUDIT_CHECKPOINT_DIR = Path(os.environ.get("AUDIT_CHECKPOINT_DIR", BASE_DIR / "var" / "audit-checkpoints"))
+AUDIT_CHECKPOINT_URL = os.environ.get("AUDIT_CHECKPOINT_URL", "")
+AUDIT_CHECKPOINT_URL_TOKEN = os.environ.get("AUDIT_CHECKPOINT_URL_TOKEN", "")
 
 ALLOWED_HOSTS = [
     host.strip()

@@ -20,6 +20,48 @@ from traceability.services.products import product_create
 FIXTURES = Path(settings.BASE_DIR) / "fixtures"
 
 
+@pytest.fixture(autouse=True)
+def audit_checkpoints(tmp_path: Path, settings: Any) -> Path:
+    """Each test writes audit checkpoints to a folder of its own (they live outside the database)."""
+    settings.AUDIT_CHECKPOINT_DIR = tmp_path / "audit-checkpoints"
+    return settings.AUDIT_CHECKPOINT_DIR
+
+
+def _test_cleanup_past_triggers() -> None:
+    """On PostgreSQL the audit trail, signatures and baselines refuse TRUNCATE, and the audit chain
+    head refuses direct updates (triggers). Tests that commit (``transactional_db``) are cleaned
+    up by Django's flush, which truncates, and ``serialized_rollback`` writes the migrations' rows
+    back (the chain head among them): there, and only there, the statements run as a replica
+    session, in which ordinary triggers do not fire."""
+    from django.db.backends.base.creation import BaseDatabaseCreation
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    def as_replica(connection: Any, run: Callable[[], Any]) -> Any:
+        with connection.cursor() as cursor:
+            cursor.execute("SET session_replication_role = replica")
+        try:
+            return run()
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("SET session_replication_role = DEFAULT")
+
+    flush = DatabaseOperations.execute_sql_flush
+    deserialize = BaseDatabaseCreation.deserialize_db_from_string
+
+    def execute_sql_flush(self: DatabaseOperations, sql_list: list[str]) -> None:
+        as_replica(self.connection, lambda: flush(self, sql_list))
+
+    def deserialize_db_from_string(self: BaseDatabaseCreation, data: str) -> None:
+        as_replica(self.connection, lambda: deserialize(self, data))
+
+    DatabaseOperations.execute_sql_flush = execute_sql_flush  # type: ignore[method-assign]
+    BaseDatabaseCreation.deserialize_db_from_string = deserialize_db_from_string  # type: ignore[method-assign]
+
+
+if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    _test_cleanup_past_triggers()
+
+
 def make_user(username: str, role: str | None) -> User:
     user = User.objects.create_user(username=username, password=f"{username}-pw", first_name=username.title())
     if role:

@@ -5,14 +5,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import BooleanField, Case, Count, F, Q, QuerySet, Value, When
+from django.db.models import BooleanField, Case, Count, Exists, F, OuterRef, Q, QuerySet, Value, When
 
 from qms.errors import NotFound
 from qms.models import AuditEvent, Signature
 from qms.selectors import audit_event_list, signature_list
 from standards.models import Clause
 from standards.selectors import clauses_applicable
-from traceability.models import ClauseLink, Item, Link, Product, Release
+from traceability.models import ClauseLink, Item, Link, Product, Release, ReleaseApproval, ReleaseState
 
 
 def product_list() -> QuerySet[Product]:
@@ -195,23 +195,37 @@ def product_overview(product: Product) -> dict[str, Any]:
 # --- releases ---------------------------------------------------------------------------------
 
 
-def release_list(*, product: Product) -> QuerySet[Release]:
-    """The product's releases, newest first, with their baseline hash (one query)."""
-    return (
-        Release.objects.filter(product=product)
-        .select_related("product", "created_by", "state_changed_by")
-        .annotate(baseline_sha256=F("baseline__sha256"))
-        .order_by("-created_at", "-id")
+def _with_approval(releases: QuerySet[Release]) -> QuerySet[Release]:
+    """``approved``: the state says approved or released and the release has its approval record
+    (the status API, the release page and the reports also check the record's seal)."""
+    return releases.annotate(
+        baseline_sha256=F("baseline__sha256"),
+        approved=Case(
+            When(
+                Q(state__in=(ReleaseState.APPROVED, ReleaseState.RELEASED))
+                & Exists(ReleaseApproval.objects.filter(release=OuterRef("pk"))),
+                then=Value(True),
+            ),
+            default=Value(False),
+            output_field=BooleanField(),
+        ),
     )
+
+
+def release_list(*, product: Product) -> QuerySet[Release]:
+    """The product's releases, newest first, with their baseline hash and whether they are
+    approved (one query)."""
+    return _with_approval(
+        Release.objects.filter(product=product).select_related("product", "created_by", "state_changed_by")
+    ).order_by("-created_at", "-id")
 
 
 def release_get(*, product: Product, version: str) -> Release:
-    release = (
-        Release.objects.filter(product=product, version=version)
-        .select_related("product", "created_by", "state_changed_by")
-        .annotate(baseline_sha256=F("baseline__sha256"))
-        .first()
-    )
+    release = _with_approval(
+        Release.objects.filter(product=product, version=version).select_related(
+            "product", "created_by", "state_changed_by"
+        )
+    ).first()
     if release is None:
         raise NotFound(f"{product.key} has no release {version!r}", product=product.key, version=version)
     return release

@@ -98,6 +98,8 @@ class ReleasePage(ReleasePageMixin, TemplateView):
             except Conflict as exc:
                 diff_problem = exc.message
         scopes = user_write_scopes(self.request.user)
+        signatures = list(release_signatures(release))
+        approval_id = graph.release.approval_signature_id if graph.release else None
         return {
             **super().get_context_data(**kwargs),
             "product": product,
@@ -105,7 +107,8 @@ class ReleasePage(ReleasePageMixin, TemplateView):
             "frozen": graph.is_frozen,
             "report": report,
             "rules": [entry for entry in report.by_rule() if entry["count"]],
-            "signatures": release_signatures(release),
+            "signatures": signatures,
+            "approval": next((signature for signature in signatures if signature.pk == approval_id), None),
             "previous": previous,
             "diff": diff,
             "diff_problem": diff_problem,

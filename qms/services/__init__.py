@@ -1,162 +1,51 @@
-"""Writes of the quality-system foundation: audit events, roles, API tokens, signatures.
+"""Writes of the quality-system foundation: roles, API tokens, signatures.
 
-User accounts (create, update, activate, password) are in ``qms.services.users``.
+The audit trail (appending events, checkpoints) is in ``qms.services.audit`` and re-exported
+here; user accounts (create, update, activate, password) are in ``qms.services.users``.
 """
 
 import hashlib
 import re
 import secrets
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import Group, User
-from django.db import models, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from qms.bulk import insert_many
-from qms.canonical import digest_of
 from qms.errors import Conflict, Forbidden, InvalidInput, NotFound
-from qms.models import ApiToken, AuditChainHead, AuditEvent, Signature, SignatureMeaning
+from qms.models import ApiToken, Signature, SignatureMeaning, signature_seal
 from qms.roles import Role, Scope, role_groups, role_names, user_roles, user_write_scopes
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    action: str
-    object_type: str
-    object_id: str
-    object_repr: str
-    scope: str = ""
-    before: Any = None
-    after: Any = None
-    note: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-def audit_entry_for(
-    obj: models.Model,
-    *,
-    action: str,
-    before: Any = None,
-    after: Any = None,
-    scope: str = "",
-    note: str = "",
-    object_repr: str | None = None,
-) -> AuditEntry:
-    return AuditEntry(
-        action=action,
-        object_type=obj._meta.label_lower,
-        object_id=str(obj.pk),
-        object_repr=object_repr if object_repr is not None else str(obj),
-        scope=scope,
-        before=before,
-        after=after,
-        note=note,
-    )
-
-
-def _event_digest(*, previous: str, event: AuditEvent) -> str:
-    return digest_of(
-        {
-            "previous": previous,
-            "at": event.at.isoformat(),
-            "actor_id": event.actor_id,
-            "actor_username": event.actor_username,
-            "action": event.action,
-            "object_type": event.object_type,
-            "object_id": event.object_id,
-            "object_repr": event.object_repr,
-            "scope": event.scope,
-            "before": event.before,
-            "after": event.after,
-            "note": event.note,
-        }
-    )
-
-
-BULK_EVENTS = 100  # more events than this in one append go in as multi-row INSERTs / COPY
-EVENT_COLUMNS = (
-    "at",
-    "actor_id",
-    "actor_username",
-    "action",
-    "object_type",
-    "object_id",
-    "object_repr",
-    "scope",
-    "before",
-    "after",
-    "note",
-    "previous_digest",
-    "digest",
+from qms.services.audit import (
+    BULK_EVENTS,
+    AuditEntry,
+    audit_checkpoint_after_commit,
+    audit_checkpoint_write,
+    audit_entry_for,
+    audit_record,
+    audit_record_many,
 )
 
-
-@transaction.atomic
-def audit_record_many(*, actor: User | None, entries: Sequence[AuditEntry]) -> list[AuditEvent]:
-    """Append events to the audit trail in the caller's transaction, chained by digest.
-
-    The chain head row is locked until the transaction ends, so chained appends are serialised.
-    """
-    if not entries:
-        return []
-    head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
-    now = timezone.now()
-    username = actor.get_username() if actor is not None else "system"
-    actor_id = actor.pk if actor is not None else None
-    events = []
-    previous = head.digest
-    for entry in entries:
-        event = AuditEvent(
-            at=now,
-            actor_id=actor_id,
-            actor_username=username,
-            action=entry.action,
-            object_type=entry.object_type,
-            object_id=entry.object_id,
-            object_repr=entry.object_repr[:255],
-            scope=entry.scope,
-            before=entry.before,
-            after=entry.after,
-            note=entry.note,
-            previous_digest=previous,
-        )
-        event.digest = _event_digest(previous=previous, event=event)
-        previous = event.digest
-        events.append(event)
-    if len(events) > BULK_EVENTS:
-        # A first JUnit upload or an import appends ~20,000 events: multi-row INSERTs (COPY on
-        # PostgreSQL) instead of bulk_create's field API per value. Those events carry no pk.
-        insert_many(
-            AuditEvent, [[getattr(event, name) for name in EVENT_COLUMNS] for event in events], names=EVENT_COLUMNS
-        )
-    else:
-        AuditEvent.objects.bulk_create(events)
-    AuditChainHead.objects.filter(pk=1).update(digest=previous, count=models.F("count") + len(events))
-    return events
-
-
-def audit_record(
-    *,
-    actor: User | None,
-    action: str,
-    obj: models.Model,
-    before: Any = None,
-    after: Any = None,
-    scope: str = "",
-    note: str = "",
-    object_repr: str | None = None,
-) -> AuditEvent:
-    entry = audit_entry_for(
-        obj, action=action, before=before, after=after, scope=scope, note=note, object_repr=object_repr
-    )
-    return audit_record_many(actor=actor, entries=[entry])[0]
-
-
-def event_digest_matches(*, previous: str, event: AuditEvent) -> bool:
-    return _event_digest(previous=previous, event=event) == event.digest
+__all__ = [
+    "BULK_EVENTS",
+    "AuditEntry",
+    "audit_checkpoint_after_commit",
+    "audit_checkpoint_write",
+    "audit_entry_for",
+    "audit_record",
+    "audit_record_many",
+    "roles_clean",
+    "signature_apply",
+    "signature_state",
+    "superuser_guard",
+    "token_authenticate",
+    "token_create",
+    "token_hash",
+    "token_revoke",
+    "user_role_set",
+]
 
 
 # --- roles -----------------------------------------------------------------------------------
@@ -350,7 +239,9 @@ def signature_apply(
 
     21 CFR 11.200(a)(1): a signing outside one continuous session uses both components, so the
     signer's password is checked on every signature (the user name is the authenticated user).
-    A wrong password raises Forbidden (403) and writes nothing.
+    A wrong password raises Forbidden (403) and writes nothing. The same signer signing the same
+    record (type, id, hash) with the same meaning and comment again gets the existing signature
+    back (``repeated`` set), not a second one: a retried request never signs twice.
     """
     if meaning not in SignatureMeaning.values:
         raise InvalidInput(
@@ -363,6 +254,17 @@ def signature_apply(
             f"the password of {signer.get_username()} does not match; nothing was signed",
             code="signature_refused",
         )
+    existing = Signature.objects.filter(
+        signer=signer,
+        meaning=meaning,
+        record_type=record_type,
+        record_id=str(record_id),
+        record_hash=record_hash,
+        comment=comment.strip(),
+    ).first()
+    if existing is not None:
+        existing.repeated = True
+        return existing
     signature = Signature(
         signer=signer,
         signer_username=signer.get_username(),
@@ -376,6 +278,7 @@ def signature_apply(
         comment=comment.strip(),
         scope=scope,
     )
+    signature.seal = signature_seal(signature)
     signature.save()
     audit_record(
         actor=signer,

@@ -325,8 +325,14 @@ def test_list_endpoints_cost_the_same_queries_for_one_row_and_many(api_client, a
     bulk_requirements(product, 20)
     for version in ("0.3", "0.4", "0.5"):
         release_create(product=product, version=version, actor=qm)
-    for _ in range(3):
-        release_sign(release=Release.objects.get(version="0.2"), signer=qm, password="quinn-pw", meaning="review")
+    for number in range(3):
+        release_sign(
+            release=Release.objects.get(version="0.2"),
+            signer=qm,
+            password="quinn-pw",
+            meaning="review",
+            comment=f"review {number}",
+        )
     attributes = {"hazard": "h", "hazardous_situation": "s", "harm": "x", "severity": 1, "probability": 1}
     for index in range(1, 4):
         make_item(f"RISK-{index}", "risk", attributes=attributes)

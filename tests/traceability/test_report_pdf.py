@@ -96,7 +96,7 @@ def test_the_report_holds_every_section_key_header_footer_and_the_unsigned_state
         if number > 1:
             assert "RPT 1.0.0 · Traceability report" in text and "NOT APPROVED" in text, number
     # the unsigned state is unmistakable
-    assert "NOT APPROVED No approval signature has been applied to this baseline" in pages[0]
+    assert "NOT APPROVED The manufacturer's release approval has not been signed over this baseline" in pages[0]
     assert "No electronic signature has been applied to this baseline." in everything
     assert "APPROVED Release approval signed" not in everything
     # sections with content
@@ -150,7 +150,7 @@ def test_an_approved_report_shows_the_signature_manifest_and_no_banner(release, 
     signed_at = f"{signature.signed_at[:10]} {signature.signed_at[11:19]} UTC"
     assert "NOT APPROVED" not in everything
     assert f"APPROVED Release approval signed over this baseline by Quinn (approval, {signed_at})" in everything
-    assert f"1 Quinn quinn {signed_at} Approval Ready to ship" in everything
+    assert f"1 Quinn quinn {signed_at} Approval (release approval) Ready to ship" in everything
     assert f"1 {signed_at} Approval signature by Quinn" in everything  # revision history
     assert f"TR-RPT-1.0.0-{content.baseline_sha256[:8]} · revision 1 · {signed_at}" in everything
 

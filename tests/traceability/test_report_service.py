@@ -153,12 +153,12 @@ def test_the_identity_of_a_release_costs_the_same_queries_for_any_number_of_sign
     from traceability.services.releases import release_sign
 
     release = release_get(product=release.product, version="1.0.0")  # with its product, as the callers have it
-    with django_assert_num_queries(3):  # baseline hash, previous frozen release, signatures
+    with django_assert_num_queries(4):  # baseline, signatures, approval record, previous frozen release
         unsigned = report_identity(release=release)
     release_sign(release=release, signer=qm, password="quinn-pw", meaning="review")
     approve(release, qm)
     release = release_get(product=release.product, version="1.0.0")
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(4):
         signed = report_identity(release=release)
     assert [signature.meaning for signature in signed.signatures] == ["review", "approval"]
     assert unsigned.key("pdf") != signed.key("pdf") != signed.key("xlsx")

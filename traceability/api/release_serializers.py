@@ -19,6 +19,9 @@ class ReleaseOutputSerializer(serializers.ModelSerializer):
     product = serializers.CharField(source="product.key")
     frozen = serializers.BooleanField(source="is_frozen")
     baseline_sha256 = serializers.CharField(allow_null=True, read_only=True)
+    approved = serializers.BooleanField(
+        read_only=True, help_text="The state says approved or released and the release approval record exists"
+    )
     created_by = UsernameField()
     state_changed_by = UsernameField()
 
@@ -28,6 +31,7 @@ class ReleaseOutputSerializer(serializers.ModelSerializer):
             "product",
             "version",
             "state",
+            "approved",
             "frozen",
             "baseline_sha256",
             "git_tag",

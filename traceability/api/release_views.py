@@ -159,7 +159,9 @@ class ReleaseApproveView(ReleaseScopedMixin, APIView):
 
 
 class ReleaseSignatureListView(ReleaseScopedMixin, generics.ListAPIView):
-    """The release's signature manifest; POST adds a signature (e.g. a review) without changing its state."""
+    """The release's signature manifest; POST adds an authorship or review signature without changing its
+    state (201; 200 with the existing signature when the same signer signs the same again). Approval
+    meanings are refused (400 ``approval_meaning``): only POST .../approve/ approves."""
 
     serializer_class = SignatureOutputSerializer
     write_scope = Scope.APPROVALS
@@ -171,7 +173,9 @@ class ReleaseSignatureListView(ReleaseScopedMixin, generics.ListAPIView):
         assert self.release is not None
         return release_signatures(self.release)
 
-    @extend_schema(request=SignatureInputSerializer, responses={201: SignatureOutputSerializer})
+    @extend_schema(
+        request=SignatureInputSerializer, responses={201: SignatureOutputSerializer, 200: SignatureOutputSerializer}
+    )
     def post(self, request: Request, product_key: str, version: str) -> Response:
         assert self.release is not None
         data = valid_input(SignatureInputSerializer, request)
@@ -182,7 +186,8 @@ class ReleaseSignatureListView(ReleaseScopedMixin, generics.ListAPIView):
             meaning=data["meaning"],
             comment=data["comment"],
         )
-        return Response(SignatureOutputSerializer(signature).data, status=status.HTTP_201_CREATED)
+        answer = status.HTTP_200_OK if signature.repeated else status.HTTP_201_CREATED
+        return Response(SignatureOutputSerializer(signature).data, status=answer)
 
 
 class ReleaseReleasedView(ReleaseScopedMixin, APIView):

@@ -86,7 +86,14 @@ def product_info(product: Product, standards: list[str]) -> ProductInfo:
     )
 
 
-def release_info(release: Release, *, baseline_sha256: str = "", taken_at: str | None = None) -> ReleaseInfo:
+def release_info(
+    release: Release,
+    *,
+    baseline_sha256: str = "",
+    taken_at: str | None = None,
+    approved: bool = False,
+    approval_signature_id: int | None = None,
+) -> ReleaseInfo:
     return ReleaseInfo(
         version=release.version,
         state=release.state,
@@ -95,6 +102,8 @@ def release_info(release: Release, *, baseline_sha256: str = "", taken_at: str |
         frozen=bool(baseline_sha256),
         baseline_sha256=baseline_sha256,
         taken_at=taken_at,
+        approved=approved,
+        approval_signature_id=approval_signature_id,
     )
 
 

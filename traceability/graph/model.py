@@ -219,6 +219,8 @@ class ReleaseInfo:
     frozen: bool
     baseline_sha256: str = ""
     taken_at: str | None = None
+    approved: bool = False  # derived from the approval record and the state (traceability.integrity)
+    approval_signature_id: int | None = None  # the signature of that approval record
 
 
 @dataclass

@@ -19,8 +19,9 @@ from traceability.graph.matrix import DEFAULT_ROOT_KIND, ReverseRow, reverse_row
 from traceability.graph.model import TraceGraph, TraceItem, TraceLink
 from traceability.graph.risk import RiskRow, risk_trace_rows
 from traceability.graph.summary import Matrix, matrix_build
+from traceability.integrity import release_integrity
 from traceability.kinds import LinkType
-from traceability.models import Baseline, Product, Release, ReleaseState
+from traceability.models import Baseline, Product, Release
 
 if TYPE_CHECKING:
     from traceability.graph.model import ItemRef
@@ -57,20 +58,31 @@ def graph_load(*, product: Product, release: Release | None = None) -> TraceGrap
     bound to the release. Without a release: live data with the newest result per test case.
 
     A frozen release is never answered from live data: a baseline that no longer matches its
-    hash (``baseline_corrupt``) or that is gone (``baseline_missing``) is a Conflict (409)."""
+    hash (``baseline_corrupt``) or that is gone (``baseline_missing``) is a Conflict (409), and so
+    is a release whose baseline, signatures, approval and state contradict each other
+    (``integrity_error``, ``traceability.integrity``)."""
     if release is None:
         return graph_load_live(product=product)
-    row = Baseline.objects.filter(release=release).values_list("content", "sha256", "created_at").first()
-    if row is None:
-        if release.frozen_at is not None:
-            raise baseline_missing(release, product)
+    baseline = Baseline.objects.filter(release=release).first()
+    if baseline is None and release.frozen_at is not None:
+        raise baseline_missing(release, product)
+    integrity = release_integrity(release, baseline)
+    if baseline is None:
+        integrity.raise_if_broken()
         return graph_load_live(product=product, release=release)
-    content, sha256, created_at = row
-    info = release_info(release, baseline_sha256=sha256, taken_at=iso(created_at))
+    info = release_info(
+        release,
+        baseline_sha256=baseline.sha256,
+        taken_at=iso(baseline.created_at),
+        approved=integrity.approved,
+        approval_signature_id=integrity.approval_signature_id,
+    )
     try:
-        return graph_from_baseline_text(content, sha256, release=info)
+        graph = graph_from_baseline_text(baseline.content, baseline.sha256, release=info)
     except BaselineCorrupt as exc:
         raise baseline_corrupt(release, exc) from exc
+    integrity.raise_if_broken()
+    return graph
 
 
 def matrix_for_release(
@@ -98,19 +110,21 @@ def gaps_for_release(*, product: Product, release: Release | None = None) -> tup
 
 def release_status(*, release: Release) -> dict[str, Any]:
     """What CI and deployment scripts ask: is this release frozen, ready (no error-level gap),
-    approved?"""
+    approved? Approved is derived from the approval record (``traceability.integrity``); a release
+    whose records contradict each other is a 409 ``integrity_error`` (raised by ``graph_load``)."""
     product = release.product
     graph, report = gaps_for_release(product=product, release=release)
     signatures = Signature.objects.filter(record_type="traceability.release", record_id=str(release.pk)).aggregate(
         n=Count("id")
     )["n"]
+    assert graph.release is not None
     return {
         "product": product.key,
         "version": release.version,
         "state": release.state,
         "frozen": graph.is_frozen,
         "ready": report.ready,
-        "approved": release.state in (ReleaseState.APPROVED, ReleaseState.RELEASED),
+        "approved": graph.release.approved,
         "errors": report.errors,
         "warnings": report.warnings,
         "baseline_sha256": graph.release.baseline_sha256 if graph.release and graph.is_frozen else None,

@@ -13,7 +13,7 @@ from traceability.models.evidence import (
 )
 from traceability.models.items import ClauseLink, Item, Link
 from traceability.models.products import Product, default_risk_matrix
-from traceability.models.releases import Baseline, Release, ReleaseState
+from traceability.models.releases import Baseline, Release, ReleaseApproval, ReleaseState
 from traceability.models.reports import ReportFormat, ReportState, TraceReport
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "ManualExecution",
     "Product",
     "Release",
+    "ReleaseApproval",
     "ReleaseState",
     "ReportFormat",
     "ReportState",

@@ -7,6 +7,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from qms.integrity.keys import seal_matches, seal_of
+from qms.models import Signature
 from traceability.models.products import Product
 
 SHA_MIN_LENGTH = 7  # the shortest commit SHA accepted; shorter forms of a SHA bind evidence down to this
@@ -84,7 +86,9 @@ class Release(models.Model):
 class Baseline(models.Model):
     """The frozen content of a release: every item, link, clause link and result, as canonical JSON.
 
-    ``sha256`` is the hash of ``content``; the row is written once and never changes.
+    ``sha256`` is the hash of ``content``; the row is written once and never changes. Its
+    ``seal`` (HMAC with ``AUDIT_KEY``) binds the hash to its release: a baseline replaced in the
+    database together with a recomputed hash, or moved to another release, no longer matches it.
     """
 
     release = models.OneToOneField(Release, on_delete=models.PROTECT, related_name="baseline")
@@ -97,6 +101,7 @@ class Baseline(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    seal = models.CharField(max_length=64, help_text="HMAC-SHA256 with AUDIT_KEY binding the hash to the release")
 
     class Meta:
         ordering = ["release_id"]
@@ -111,3 +116,80 @@ class Baseline(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise RuntimeError("a baseline is never deleted")
+
+
+class ReleaseApproval(models.Model):
+    """The manufacturer's release approval (RegOps gate G5): the approval signature over the
+    baseline's hash, as the record that makes a release approved.
+
+    Written once by ``release_approve`` and never changed or deleted. Whether a release is
+    approved is derived from this record (sealed, its signature sealed, both naming the current
+    baseline hash) together with the release state, never from a signature's meaning alone.
+    """
+
+    release = models.OneToOneField(Release, on_delete=models.PROTECT, related_name="approval")
+    signature = models.OneToOneField(Signature, on_delete=models.PROTECT, related_name="+")
+    baseline_sha256 = models.CharField(max_length=64)
+    approved_at = models.DateTimeField(default=timezone.now)
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    seal = models.CharField(max_length=64, help_text="HMAC-SHA256 with AUDIT_KEY over the approval")
+
+    class Meta:
+        ordering = ["release_id"]
+
+    def __str__(self) -> str:
+        return f"approval of release #{self.release_id} ({self.baseline_sha256[:12]})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise RuntimeError("a release approval never changes once given")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise RuntimeError("a release approval is never deleted")
+
+
+BASELINE_RECORD = "traceability.baseline"
+APPROVAL_RECORD = "traceability.releaseapproval"
+
+
+def baseline_seal_content(*, release_id: int, product: str, version: str, baseline: Baseline) -> dict[str, Any]:
+    return {
+        "release_id": release_id,
+        "product": product,
+        "version": version,
+        "sha256": baseline.sha256,
+        "created_at": baseline.created_at.isoformat(),
+        "counts": [baseline.item_count, baseline.link_count, baseline.result_count],
+    }
+
+
+def baseline_seal(*, release_id: int, product: str, version: str, baseline: Baseline) -> str:
+    return seal_of(
+        BASELINE_RECORD,
+        baseline_seal_content(release_id=release_id, product=product, version=version, baseline=baseline),
+    )
+
+
+def baseline_is_sealed(*, release_id: int, product: str, version: str, baseline: Baseline) -> bool:
+    content = baseline_seal_content(release_id=release_id, product=product, version=version, baseline=baseline)
+    return seal_matches(BASELINE_RECORD, content, baseline.seal)
+
+
+def approval_seal_content(approval: ReleaseApproval, *, signature_seal: str) -> dict[str, Any]:
+    return {
+        "release_id": approval.release_id,
+        "signature_id": approval.signature_id,
+        "signature_seal": signature_seal,
+        "baseline_sha256": approval.baseline_sha256,
+        "approved_at": approval.approved_at.isoformat(),
+        "approved_by": approval.approved_by_id,
+    }
+
+
+def approval_seal(approval: ReleaseApproval, *, signature_seal: str) -> str:
+    return seal_of(APPROVAL_RECORD, approval_seal_content(approval, signature_seal=signature_seal))
+
+
+def approval_is_sealed(approval: ReleaseApproval, *, signature_seal: str) -> bool:
+    return seal_matches(APPROVAL_RECORD, approval_seal_content(approval, signature_seal=signature_seal), approval.seal)

@@ -1,8 +1,11 @@
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from qms.integrity.keys import seal_matches, seal_of
 from traceability.models.releases import Release
 
 
@@ -56,6 +59,9 @@ class TraceReport(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     generated_at = models.DateTimeField(null=True, blank=True)
+    seal = models.CharField(
+        max_length=64, blank=True, help_text="HMAC-SHA256 with AUDIT_KEY over the stored file's name, size and hash"
+    )
 
     class Meta:
         ordering = ["release_id", "requested_at", "id"]
@@ -79,3 +85,26 @@ class TraceReport(models.Model):
     @property
     def filename(self) -> str:
         return f"{self.document_id}-r{self.revision}.{self.format}"
+
+
+REPORT_RECORD = "traceability.tracereport"
+
+
+def report_seal_content(report: TraceReport) -> dict[str, Any]:
+    return {
+        "id": report.pk,
+        "release_id": report.release_id,
+        "format": report.format,
+        "key": report.key,
+        "file": report.file.name or "",
+        "sha256": report.sha256,
+        "size": report.size,
+    }
+
+
+def report_seal(report: TraceReport) -> str:
+    return seal_of(REPORT_RECORD, report_seal_content(report))
+
+
+def report_is_sealed(report: TraceReport) -> bool:
+    return seal_matches(REPORT_RECORD, report_seal_content(report), report.seal)

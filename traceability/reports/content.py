@@ -121,11 +121,13 @@ class ReportContent:
 
     @property
     def approvals(self) -> list[SignatureEntry]:
-        return [signature for signature in self.signatures if signature.approves]
+        """The release approval's signature (the one its approval record names), if any."""
+        return [signature for signature in self.signatures if signature.release_approval]
 
     @property
     def approved(self) -> bool:
-        return self.frozen and bool(self.approvals)
+        """Derived from the approval record and the state, never from a signature's meaning."""
+        return self.frozen and self.release_state in ("approved", "released") and bool(self.approvals)
 
     @property
     def withdrawn(self) -> bool:

@@ -14,9 +14,8 @@ from qms.models import SignatureMeaning
 
 # Bump when the layout of the PDF or the exports changes: stored reports are filed under it, so
 # a new layout gives a new revision and the old files stay as they were issued.
-LAYOUT_VERSION = "2"
+LAYOUT_VERSION = "3"
 
-APPROVAL_MEANINGS = frozenset({SignatureMeaning.APPROVAL.value, SignatureMeaning.RESPONSIBILITY.value})
 MEANING_LABELS = {value: str(label) for value, label in SignatureMeaning.choices}
 
 
@@ -38,14 +37,16 @@ class SignatureEntry:
     meaning: str
     comment: str
     record_hash: str
+    release_approval: bool = False  # the signature of the release's approval record, not a meaning
 
     @property
     def meaning_label(self) -> str:
         return MEANING_LABELS.get(self.meaning, self.meaning)
 
     @property
-    def approves(self) -> bool:
-        return self.meaning in APPROVAL_MEANINGS
+    def manifest_label(self) -> str:
+        """The meaning as the manifest lists it: the release approval named as such."""
+        return f"{self.meaning_label} (release approval)" if self.release_approval else self.meaning_label
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -56,6 +57,7 @@ class SignatureEntry:
             "meaning": self.meaning,
             "comment": self.comment,
             "record_hash": self.record_hash,
+            "release_approval": self.release_approval,
         }
 
 

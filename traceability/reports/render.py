@@ -46,7 +46,7 @@ def workbook_info(content: ReportContent) -> WorkbookInfo:
             (
                 f"Signature {index}",
                 f"{signature.printed_name} ({signature.username}), {utc_text(signature.signed_at)}, "
-                f"{signature.meaning_label}" + (f": {signature.comment}" if signature.comment else ""),
+                f"{signature.manifest_label}" + (f": {signature.comment}" if signature.comment else ""),
             )
         )
     return WorkbookInfo(

@@ -7,10 +7,10 @@ from django.utils import timezone
 from qms.errors import Conflict
 from traceability.graph.load import iso
 from traceability.graph.selectors import graph_load
+from traceability.integrity import ReleaseIntegrity, release_integrity_of
 from traceability.models import Baseline, Release, ReleaseState, TraceReport
 from traceability.reports.content import ReportContent
 from traceability.reports.identity import ReportIdentity, SignatureEntry
-from traceability.selectors import release_signatures
 
 
 def previous_frozen_release(release: Release) -> Release | None:
@@ -26,7 +26,7 @@ def previous_frozen_release(release: Release) -> Release | None:
     )
 
 
-def signature_entries(release: Release) -> tuple[SignatureEntry, ...]:
+def signature_entries(integrity: ReleaseIntegrity) -> tuple[SignatureEntry, ...]:
     return tuple(
         SignatureEntry(
             id=signature.pk,
@@ -36,14 +36,19 @@ def signature_entries(release: Release) -> tuple[SignatureEntry, ...]:
             meaning=signature.meaning,
             comment=signature.comment,
             record_hash=signature.record_hash,
+            release_approval=signature.pk == integrity.approval_signature_id,
         )
-        for signature in release_signatures(release)
+        for signature in integrity.signatures
     )
 
 
 def report_identity(*, release: Release) -> ReportIdentity:
-    """What a stored report of this frozen release depends on, now (three queries)."""
-    sha256 = Baseline.objects.filter(release=release).values_list("sha256", flat=True).first()
+    """What a stored report of this frozen release depends on, now (four queries: baseline,
+    signatures, approval, previous release). A release whose records do not hold up is a Conflict
+    (``integrity_error``): no report is made of it."""
+    integrity = release_integrity_of(release)
+    integrity.raise_if_broken()
+    sha256 = integrity.baseline_sha256 or None
     if sha256 is None:
         raise Conflict(
             f"{release.product.key} {release.version} is a draft: it has no baseline to report on; freeze it first "
@@ -63,7 +68,7 @@ def report_identity(*, release: Release) -> ReportIdentity:
         withdrawn_reason=release.withdrawn_reason if release.state == ReleaseState.WITHDRAWN else "",
         previous_version=previous.version if previous is not None else "",
         previous_sha256=previous_sha,
-        signatures=tuple(entry for entry in signature_entries(release) if entry.record_hash == sha256),
+        signatures=tuple(entry for entry in signature_entries(integrity) if entry.record_hash == sha256),
     )
 
 

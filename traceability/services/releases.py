@@ -16,7 +16,7 @@ from django.utils import timezone
 from qms.errors import Conflict, Forbidden, InvalidInput
 from qms.models import Signature, SignatureMeaning
 from qms.roles import Scope, user_write_scopes
-from qms.services import audit_record, signature_apply
+from qms.services import audit_checkpoint_after_commit, audit_record, signature_apply
 from traceability.graph.gaps import gaps_find
 from traceability.graph.load import (
     BaselineCorrupt,
@@ -29,10 +29,9 @@ from traceability.graph.load import (
     release_info,
 )
 from traceability.graph.selectors import baseline_corrupt, baseline_missing
-from traceability.models import Baseline, Product, Release, ReleaseState
-
-RELEASE_RECORD_TYPE = "traceability.release"
-APPROVAL_MEANINGS = (SignatureMeaning.APPROVAL, SignatureMeaning.RESPONSIBILITY)
+from traceability.integrity import APPROVAL_MEANINGS, RELEASE_RECORD_TYPE, release_integrity_of
+from traceability.models import Baseline, Product, Release, ReleaseApproval, ReleaseState
+from traceability.models.releases import approval_seal, baseline_seal
 
 # Tables whose rows make up a baseline; locked against writers while a baseline is taken.
 _TRACE_TABLES = (
@@ -174,7 +173,7 @@ def release_freeze(
     graph = graph_load_live(product=product, release=release)
     taken_at = timezone.now()
     text, digest = baseline_serialise(baseline_content(graph, taken_at=iso(taken_at) or ""))
-    Baseline(
+    baseline = Baseline(
         release=release,
         content=text,
         sha256=digest,
@@ -183,7 +182,11 @@ def release_freeze(
         result_count=len(graph.results),
         created_at=taken_at,
         created_by=actor,
-    ).save()
+    )
+    baseline.seal = baseline_seal(
+        release_id=release.pk, product=product.key, version=release.version, baseline=baseline
+    )
+    baseline.save()
     release.frozen_at = taken_at
     _move(release, ReleaseState.FROZEN, actor)
     release.save(update_fields=["frozen_at", "state", "state_changed_at", "state_changed_by"])
@@ -201,19 +204,20 @@ def release_freeze(
 
 
 def _baseline_of(release: Release) -> tuple[str, str]:
-    """The stored text and SHA-256 of the release's baseline, checked against each other:
-    nothing is signed over a baseline that is gone or altered."""
-    row = Baseline.objects.filter(release=release).values_list("content", "sha256").first()
-    if row is None:
+    """The stored text and SHA-256 of the release's baseline, checked against each other and
+    against the release's other records: nothing is signed over a baseline that is gone, altered,
+    or whose release does not hold up."""
+    baseline = Baseline.objects.filter(release=release).first()
+    if baseline is None:
         if release.frozen_at is not None:
             raise baseline_missing(release)
         raise Conflict(f"{release_repr(release)} has no baseline; freeze it first", code="release_not_frozen")
-    content, sha256 = row
     try:
-        baseline_verified(content, sha256, version=release.version)
+        baseline_verified(baseline.content, baseline.sha256, version=release.version)
     except BaselineCorrupt as exc:
         raise baseline_corrupt(release, exc) from exc
-    return content, sha256
+    release_integrity_of(release).raise_if_broken()
+    return baseline.content, baseline.sha256
 
 
 def _signable(release: Release, *, signer: User, states: tuple[str, ...], what: str) -> tuple[Release, str, str]:
@@ -232,8 +236,17 @@ def _signable(release: Release, *, signer: User, states: tuple[str, ...], what: 
 
 @transaction.atomic
 def release_sign(*, release: Release, signer: User, password: str, meaning: str, comment: str = "") -> Signature:
-    """Add a signature (e.g. a review) to a frozen, approved or released release's baseline,
-    without changing its state."""
+    """Add a signature (authorship or review) to a frozen, approved or released release's baseline,
+    without changing its state. Approval meanings are refused: only ``release_approve`` approves.
+    Signing the same again returns the existing signature (``repeated``)."""
+    if meaning in APPROVAL_MEANINGS:
+        raise InvalidInput(
+            f"a {meaning} signature is the release approval: give it with the approval (POST .../approve/, the "
+            "release page's Approve and sign), which checks the gaps and moves the release to approved; "
+            f"other signatures mean {' or '.join(m for m in SignatureMeaning.values if m not in APPROVAL_MEANINGS)}",
+            field="meaning",
+            code="approval_meaning",
+        )
     release, _, sha256 = _signable(
         release,
         signer=signer,
@@ -302,9 +315,19 @@ def release_approve(
         comment=comment,
         scope=release.product.key,
     )
+    approval = ReleaseApproval(
+        release=release,
+        signature=signature,
+        baseline_sha256=sha256,
+        approved_at=signature.signed_at,
+        approved_by=signer,
+    )
+    approval.seal = approval_seal(approval, signature_seal=signature.seal)
+    approval.save()
     _move(release, ReleaseState.APPROVED, signer)
     release.save(update_fields=["state", "state_changed_at", "state_changed_by"])
     _audit(release, "release.approved", signer, before=before, note=f"signature #{signature.pk} over {sha256}")
+    audit_checkpoint_after_commit()  # the approval is anchored outside the database
     return release
 
 

@@ -43,17 +43,17 @@ def status_banner(content: ReportContent) -> Flowable:
         )
     if content.withdrawn:
         return banner("WITHDRAWN", f"This release was withdrawn: {content.withdrawn_reason or 'no reason given'}", RED)
-    approvals = content.approvals
-    if not approvals:
+    if not content.approved:
         return banner(
             "NOT APPROVED",
-            "No approval signature has been applied to this baseline. Until the manufacturer's release "
-            "approval is signed (21 CFR 11.50, IEC 62304 5.8), this document is not a released record.",
+            "The manufacturer's release approval has not been signed over this baseline. Until it is "
+            "(21 CFR 11.50, IEC 62304 5.8), this document is not a released record; other signatures "
+            "(authorship, review) do not approve it.",
             RED,
         )
     names = "; ".join(
         f"{signature.printed_name} ({signature.meaning_label.lower()}, {utc_text(signature.signed_at)})"
-        for signature in approvals
+        for signature in content.approvals
     )
     return banner("APPROVED", f"Release approval signed over this baseline by {names}.", GREEN)
 
@@ -161,7 +161,7 @@ def document_control(content: ReportContent, outline: Outline) -> list[Flowable]
                         rich(f"<b>{escape(printable(signature.printed_name))}</b>", CELL),
                         signature.username,
                         utc_text(signature.signed_at),
-                        signature.meaning_label,
+                        signature.manifest_label,
                         signature.comment or "–",
                         mono(signature.record_hash),
                     )

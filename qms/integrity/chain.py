@@ -1,0 +1,251 @@
+"""Verification of the audit trail's hash chain: streamed, in constant memory.
+
+Every event's digest is recomputed with the chain key (``AUDIT_KEY``) and must follow the
+previous one; the chain head row must name the last event, and no event may lie beyond it;
+every signed checkpoint outside the database must name an event that is there, at the same
+position, with the same digest.
+
+Databases created before the trail was keyed start with events chained by plain SHA-256
+(``chain_version`` 1). Those are accepted only as a prefix closed by the anchor event
+``audit.chain_anchored``, which records their number and head digest under the key; from the
+anchor on every event is keyed. A trail made only of unkeyed events is refused.
+"""
+
+import hashlib
+import hmac
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from qms.canonical import canonical_json
+from qms.integrity.checkpoints import Checkpoint
+from qms.integrity.keys import KEYED_CHAIN, LEGACY_CHAIN, chain_key
+from qms.integrity.records import Witnessed
+from qms.models import AuditChainHead, AuditEvent
+
+ANCHOR_ACTION = "audit.chain_anchored"
+EVENT_FIELDS = (
+    "id",
+    "chain_version",
+    "at",
+    "actor_id",
+    "actor_username",
+    "action",
+    "object_type",
+    "object_id",
+    "object_repr",
+    "scope",
+    "before",
+    "after",
+    "note",
+    "previous_digest",
+    "digest",
+)
+
+
+def event_content(
+    *,
+    previous: str,
+    at: str,
+    actor_id: int | None,
+    actor_username: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    object_repr: str,
+    scope: str,
+    before: object,
+    after: object,
+    note: str,
+) -> dict[str, object]:
+    """What an event's digest covers (the same for both chain versions)."""
+    return {
+        "previous": previous,
+        "at": at,
+        "actor_id": actor_id,
+        "actor_username": actor_username,
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "object_repr": object_repr,
+        "scope": scope,
+        "before": before,
+        "after": after,
+        "note": note,
+    }
+
+
+class ChainBroken(Exception):
+    def __init__(self, problem: str, event_id: int | None = None) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.event_id = event_id
+
+
+@dataclass
+class ChainReport:
+    events: int
+    is_intact: bool
+    first_broken_id: int | None = None
+    problem: str = ""
+    head_id: int | None = None
+    head: str = ""
+    checkpoints_matched: int = 0
+    witnessed: Witnessed = field(default_factory=dict)
+
+
+class ChainWalk:
+    """The running state of a verification: walk segments of events in id order through it."""
+
+    def __init__(
+        self,
+        *,
+        previous: str = "",
+        events: int = 0,
+        keyed_seen: bool = False,
+        checkpoints: Iterable[Checkpoint] = (),
+        witness_actions: Iterable[str] = (),
+    ) -> None:
+        self.keyed = hmac.new(chain_key(), digestmod=hashlib.sha256)
+        self.previous = previous
+        self.events = events
+        self.last_id: int | None = None
+        self.legacy = 0
+        self.keyed_seen = keyed_seen
+        self.by_head = {checkpoint.head_id: checkpoint for checkpoint in checkpoints}
+        self.matched: set[int] = set()
+        self.witnessed: Witnessed = {action: set() for action in witness_actions}
+
+    def walk(self, *, after_id: int | None, upto_id: int, chunk_size: int = 5000) -> None:
+        events = AuditEvent.objects.filter(id__lte=upto_id)
+        if after_id is not None:
+            events = events.filter(id__gt=after_id)
+        for row in events.order_by("id").values_list(*EVENT_FIELDS).iterator(chunk_size=chunk_size):
+            self.step(*row)
+
+    def step(
+        self,
+        pk: int,
+        version: int,
+        at: object,
+        actor_id: int | None,
+        actor_username: str,
+        action: str,
+        object_type: str,
+        object_id: str,
+        object_repr: str,
+        scope: str,
+        before: object,
+        after: object,
+        note: str,
+        previous_digest: str,
+        digest: str,
+    ) -> None:
+        previous = self.previous
+        if previous_digest != previous:
+            raise ChainBroken("event does not follow the previous one (removed, inserted or reordered)", pk)
+        data = canonical_json(
+            event_content(
+                previous=previous,
+                at=at.isoformat(),  # type: ignore[attr-defined]
+                actor_id=actor_id,
+                actor_username=actor_username,
+                action=action,
+                object_type=object_type,
+                object_id=object_id,
+                object_repr=object_repr,
+                scope=scope,
+                before=before,
+                after=after,
+                note=note,
+            )
+        )
+        if version == KEYED_CHAIN:
+            if not self.keyed_seen:
+                anchor = {"legacy_events": self.legacy, "legacy_head": previous}
+                if self.legacy and not (action == ANCHOR_ACTION and after == anchor):
+                    raise ChainBroken(f"the {self.legacy} unkeyed events before it are not anchored", pk)
+                self.keyed_seen = True
+            mac = self.keyed.copy()
+            mac.update(data)
+            expected = mac.hexdigest()
+        elif version == LEGACY_CHAIN and not self.keyed_seen:
+            self.legacy += 1
+            expected = hashlib.sha256(data).hexdigest()
+        else:
+            raise ChainBroken("unkeyed event after the anchor (appended without AUDIT_KEY)", pk)
+        if not hmac.compare_digest(expected, digest):
+            raise ChainBroken("event content does not match its digest (altered, or forged without the key)", pk)
+        self.previous = digest
+        self.events += 1
+        self.last_id = pk
+        witnessed = self.witnessed.get(action)
+        if witnessed is not None:
+            witnessed.add(object_id)
+        checkpoint = self.by_head.get(pk)
+        if checkpoint is not None:
+            if checkpoint.events != self.events or checkpoint.head != digest:
+                raise ChainBroken(
+                    f"contradicts the {checkpoint.label}: the trail has {self.events} events up to #{pk} with "
+                    f"digest {digest[:16]}…, the checkpoint {checkpoint.events} events and {checkpoint.head[:16]}…"
+                )
+            self.matched.add(pk)
+
+
+def chain_head() -> tuple[int, str, int | None]:
+    """The head row: (events, digest of the newest, that event's id); id None when it names none."""
+    count, digest = AuditChainHead.objects.filter(pk=1).values_list("count", "digest").first() or (0, "")
+    head_id = AuditEvent.objects.filter(digest=digest).values_list("id", flat=True).first() if digest else None
+    return count, digest, head_id
+
+
+def audit_chain_verify(
+    *,
+    checkpoints: Iterable[Checkpoint] = (),
+    witness_actions: Iterable[str] = (),
+    chunk_size: int = 5000,
+) -> ChainReport:
+    """Recompute every digest in order; report the first event that does not hold, or the first
+    checkpoint the chain contradicts. Object ids of events with ``witness_actions`` are collected
+    for the record checks.
+
+    Appends may go on meanwhile: the walk goes up to the event the head names, then follows the
+    head until it stands still; an event beyond a head that stands still was slipped in past it.
+    """
+    checkpoints = list(checkpoints)
+    state = ChainWalk(checkpoints=checkpoints, witness_actions=witness_actions)
+    report = ChainReport(events=0, is_intact=True, witnessed=state.witnessed)
+    try:
+        count, digest, head_id = chain_head()
+        walked: int | None = None
+        while True:
+            if digest and head_id is None:
+                raise ChainBroken("the chain head names an event that is not there (events cut off at the end)")
+            upto = head_id or 0
+            state.walk(after_id=walked, upto_id=upto, chunk_size=chunk_size)
+            walked = upto
+            if (state.previous, state.events) != (digest, count):
+                raise ChainBroken("the chain head does not name the newest event (events missing at the end)")
+            beyond = AuditEvent.objects.filter(id__gt=upto).exists()
+            again = chain_head()
+            if again[:2] == (count, digest):
+                if beyond:
+                    raise ChainBroken(f"events after #{upto} are not in the chain (written around the head)")
+                break
+            count, digest, head_id = again
+        if state.legacy and not state.keyed_seen:
+            raise ChainBroken(f"the trail holds only {state.legacy} unkeyed events: it was never anchored")
+        for checkpoint in sorted(state.by_head.values(), key=lambda entry: entry.events):
+            if checkpoint.head_id not in state.matched:
+                raise ChainBroken(
+                    f"contradicts the {checkpoint.label}: the trail has no event #{checkpoint.head_id}; it holds "
+                    f"{state.events} events (truncated, or rolled back to an earlier copy)"
+                )
+    except ChainBroken as exc:
+        report.is_intact = False
+        report.problem = exc.problem
+        report.first_broken_id = exc.event_id
+    report.events = state.events
+    report.head_id = state.last_id
+    report.head = state.previous
+    report.checkpoints_matched = len(state.matched)
+    return report

@@ -1,0 +1,147 @@
+"""Whether a release's records hold up: its baseline, its signatures, its approval and its state,
+checked against their seals and against each other.
+
+``release_integrity`` is what every read of a release asks first (``graph_load``: the status API,
+the pages, the matrix, the reports): a release whose records contradict each other is answered
+409 ``integrity_error``, never served. The same checks, over every release, every stored report
+and what the audit trail witnessed, are registered for ``audit_verify``.
+
+Approved is derived, never read from a field: a release is approved when its state says approved
+(or released) *and* its approval record is sealed, names the current baseline hash, and carries a
+sealed approval signature over that hash.
+"""
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from qms.errors import Conflict
+from qms.integrity.records import RecordProblem, Witnessed, record_check
+from qms.models import Signature, SignatureMeaning, signature_is_sealed
+from traceability.graph.load import BaselineCorrupt, baseline_verified
+from traceability.models import Baseline, Release, ReleaseApproval, ReleaseState, TraceReport
+from traceability.models.releases import approval_is_sealed, baseline_is_sealed
+from traceability.models.reports import ReportState, report_is_sealed
+
+RELEASE_RECORD_TYPE = "traceability.release"
+APPROVAL_MEANINGS = (SignatureMeaning.APPROVAL.value, SignatureMeaning.RESPONSIBILITY.value)
+APPROVED_STATES = (ReleaseState.APPROVED.value, ReleaseState.RELEASED.value)
+
+
+@dataclass
+class ReleaseIntegrity:
+    """What a release's records say together."""
+
+    release: Release
+    baseline_sha256: str  # "" without a baseline
+    approval_signature_id: int | None = None  # the approval that holds up
+    problems: list[str] = field(default_factory=list)
+    signatures: list[Signature] = field(default_factory=list)  # over the release, oldest first
+
+    @property
+    def approved(self) -> bool:
+        return not self.problems and self.approval_signature_id is not None and self.release.state in APPROVED_STATES
+
+    def raise_if_broken(self) -> None:
+        if self.problems:
+            release = self.release
+            raise Conflict(
+                f"{release.product.key} {release.version} is not served: its records do not hold up "
+                f"({'; '.join(self.problems)}). Nothing was changed; run `python manage.py audit_verify` and restore "
+                "the records from a verified backup",
+                code="integrity_error",
+                version=release.version,
+                problems=self.problems,
+            )
+
+
+def release_integrity(release: Release, baseline: Baseline | None) -> ReleaseIntegrity:
+    """Check the release's records against each other (two queries: signatures, approval).
+
+    ``baseline``: the release's baseline row with ``sha256``, ``seal``, ``created_at`` and the
+    counts (None when it has none). Its content against its hash is checked where it is read.
+    """
+    product = release.product.key
+    integrity = ReleaseIntegrity(release, baseline.sha256 if baseline is not None else "")
+    problems = integrity.problems
+    if baseline is None:
+        # nothing is signed or approved without a baseline (audit_verify checks every signature's seal)
+        if release.state not in (ReleaseState.DRAFT, ReleaseState.WITHDRAWN):
+            problems.append(f"its state says {release.state} but it has no baseline")
+        return integrity
+    if release.state == ReleaseState.DRAFT or release.frozen_at is None:
+        problems.append(f"it has a baseline but its state says {release.state} (changed in the database)")
+    if not baseline_is_sealed(release_id=release.pk, product=product, version=release.version, baseline=baseline):
+        problems.append("its baseline does not carry this release's seal (replaced, edited or moved in the database)")
+    integrity.signatures = list(
+        Signature.objects.filter(record_type=RELEASE_RECORD_TYPE, record_id=str(release.pk)).order_by("signed_at", "id")
+    )
+    signatures = {signature.pk: signature for signature in integrity.signatures}
+    for signature in signatures.values():
+        if not signature_is_sealed(signature):
+            problems.append(f"signature #{signature.pk} does not match its seal (written or altered in the database)")
+        elif signature.record_hash != baseline.sha256:
+            problems.append(
+                f"signature #{signature.pk} by {signature.printed_name} was applied to baseline "
+                f"{signature.record_hash[:12]}…, not to the baseline {baseline.sha256[:12]}… it has now"
+            )
+    approval = ReleaseApproval.objects.filter(release=release).first()
+    if approval is None:
+        if release.state in APPROVED_STATES:
+            problems.append(f"its state says {release.state} but no release approval was ever signed")
+        return integrity
+    approving = signatures.get(approval.signature_id)
+    if approving is None or not approval_is_sealed(approval, signature_seal=approving.seal):
+        problems.append("its approval record does not match its seal (written or altered in the database)")
+    elif approving.meaning not in APPROVAL_MEANINGS or approval.baseline_sha256 != integrity.baseline_sha256:
+        problems.append("its approval record does not name an approval signature over the current baseline")
+    if release.state not in (*APPROVED_STATES, ReleaseState.WITHDRAWN):
+        problems.append(f"it was approved but its state says {release.state} (changed in the database)")
+    if not problems:
+        integrity.approval_signature_id = approval.signature_id
+    return integrity
+
+
+def release_integrity_of(release: Release) -> ReleaseIntegrity:
+    """``release_integrity`` with the baseline row read here (three queries)."""
+    baseline = (
+        Baseline.objects.filter(release=release)
+        .only("release_id", "sha256", "seal", "created_at", "item_count", "link_count", "result_count")
+        .first()
+    )
+    return release_integrity(release, baseline)
+
+
+# --- what audit_verify checks ------------------------------------------------------------------
+
+
+@record_check("releases", witnesses=("release.frozen", "release.approved"))
+def releases_check(witnessed: Witnessed) -> Iterator[RecordProblem]:
+    """Every release: its baseline against its hash and seal, its signatures, its approval and its
+    state; and every freeze and approval the trail witnessed still has its baseline and record."""
+    frozen = witnessed.get("release.frozen", set())
+    approved = witnessed.get("release.approved", set())
+    for release in Release.objects.select_related("product").order_by("id").iterator(chunk_size=500):
+        name = f"release {release.product.key} {release.version}"
+        baseline = Baseline.objects.filter(release=release).first()
+        if baseline is not None:
+            try:
+                baseline_verified(baseline.content, baseline.sha256, version=release.version)
+            except BaselineCorrupt:
+                yield RecordProblem(name, "its baseline's content does not match its SHA-256 (edited in the database)")
+        elif str(release.pk) in frozen:
+            yield RecordProblem(name, "the audit trail records its freeze, but its baseline is gone")
+        for problem in release_integrity(release, baseline).problems:
+            yield RecordProblem(name, problem)
+        if str(release.pk) in approved and not ReleaseApproval.objects.filter(release=release).exists():
+            yield RecordProblem(name, "the audit trail records its approval, but the approval record is gone")
+
+
+@record_check("reports")
+def reports_check(witnessed: Witnessed) -> Iterator[RecordProblem]:
+    """Every stored report carries the seal over its file's name, size and SHA-256."""
+    for report in TraceReport.objects.filter(state=ReportState.READY).order_by("id").iterator(chunk_size=500):
+        if not report_is_sealed(report):
+            yield RecordProblem(
+                f"report {report.document_id} r{report.revision} ({report.format})",
+                "its recorded file, size or SHA-256 does not match its seal (changed in the database)",
+            )
