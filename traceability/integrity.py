@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from qms.errors import Conflict
 from qms.integrity.records import RecordProblem, Witnessed, record_check
 from qms.models import Signature, SignatureMeaning, signature_is_sealed
-from traceability.graph.load import BaselineCorrupt, baseline_verified
-from traceability.models import Baseline, Release, ReleaseApproval, ReleaseState, TraceReport
+from traceability.graph.load import BaselineCorrupt, baseline_verified, iso
+from traceability.models import Baseline, Product, Release, ReleaseApproval, ReleaseState, TraceReport
 from traceability.models.releases import approval_is_sealed, baseline_is_sealed
 from traceability.models.reports import ReportState, report_is_sealed
 
@@ -52,6 +52,21 @@ class ReleaseIntegrity:
                 version=release.version,
                 problems=self.problems,
             )
+
+
+def baseline_missing(release: Release, product: Product | None = None) -> Conflict:
+    """The error for a frozen release whose baseline row is gone (never answered from live data)."""
+    return Conflict(
+        f"{(product or release.product).key} {release.version} was frozen at {iso(release.frozen_at)} but its "
+        "baseline is missing; it is never replaced by live data (restore the baseline from a backup)",
+        code="baseline_missing",
+        version=release.version,
+    )
+
+
+def baseline_corrupt(release: Release, exc: BaselineCorrupt) -> Conflict:
+    """The error for a baseline that no longer matches its SHA-256 (never used)."""
+    return Conflict(str(exc), code="baseline_corrupt", version=release.version)
 
 
 def release_integrity(release: Release, baseline: Baseline | None) -> ReleaseIntegrity:
@@ -102,12 +117,17 @@ def release_integrity(release: Release, baseline: Baseline | None) -> ReleaseInt
 
 
 def release_integrity_of(release: Release) -> ReleaseIntegrity:
-    """``release_integrity`` with the baseline row read here (three queries)."""
-    baseline = (
-        Baseline.objects.filter(release=release)
-        .only("release_id", "sha256", "seal", "created_at", "item_count", "link_count", "result_count")
-        .first()
-    )
+    """``release_integrity`` with the baseline row read here (three queries), its content checked
+    against its hash first: Conflict ``baseline_missing`` or ``baseline_corrupt`` when it is gone
+    or altered."""
+    baseline = Baseline.objects.filter(release=release).first()
+    if baseline is None and release.frozen_at is not None:
+        raise baseline_missing(release)
+    if baseline is not None:
+        try:
+            baseline_verified(baseline.content, baseline.sha256, version=release.version)
+        except BaselineCorrupt as exc:
+            raise baseline_corrupt(release, exc) from exc
     return release_integrity(release, baseline)
 
 

@@ -184,7 +184,13 @@ class ReleaseReportDownload(ProductPageMixin, View):
             return render(request, "traceability/report_status.html", context, status=409)
         report.refresh_from_db()
         if report.state == ReportState.READY:
-            return stored_report_response(report, request.headers.get("If-None-Match", ""))
+            try:
+                return stored_report_response(
+                    report, acting_user(request.user), request.headers.get("If-None-Match", "")
+                )
+            except Conflict as exc:
+                context["problem"] = exc.message
+                return render(request, "traceability/report_status.html", context, status=409)
         context["report"] = report
         if report.state == ReportState.FAILED:
             context["problem"] = f"the report could not be generated: {report.error}"

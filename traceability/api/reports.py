@@ -22,7 +22,7 @@ from traceability.reports.exports import table_csv
 from traceability.reports.selectors import report_content_for, report_identity, trace_report_list
 from traceability.reports.tables import TABLE_NAMES, TABLES
 from traceability.selectors import product_get, release_get
-from traceability.services.reports import trace_report_request
+from traceability.services.reports import trace_report_file_open, trace_report_request
 
 RETRY_AFTER_SECONDS = 10
 
@@ -76,8 +76,9 @@ def release_of(kwargs: dict[str, Any]) -> Release:
     return release_get(product=product_get(kwargs["product_key"]), version=kwargs["version"])
 
 
-def stored_report_response(report: TraceReport, if_none_match: str = "") -> HttpResponseBase:
-    """A ready report as a file download (304 when the client has it)."""
+def stored_report_response(report: TraceReport, actor: Any, if_none_match: str = "") -> HttpResponseBase:
+    """A ready report as a file download (304 when the client has it), checked against its seal and
+    SHA-256 before it is served (``trace_report_file_open``: 409 when it does not hold up)."""
     etag = f'"{report.sha256}"'
     headers = {
         "ETag": etag,
@@ -90,7 +91,10 @@ def stored_report_response(report: TraceReport, if_none_match: str = "") -> Http
         response = HttpResponse(status=status.HTTP_304_NOT_MODIFIED)
     else:
         response = FileResponse(
-            report.file.open("rb"), content_type=report.content_type, as_attachment=True, filename=report.filename
+            trace_report_file_open(report=report, actor=actor),
+            content_type=report.content_type,
+            as_attachment=True,
+            filename=report.filename,
         )
     for name, value in headers.items():
         response[name] = value
@@ -118,7 +122,7 @@ class ReleaseReportView(APIView):
         )
         report.refresh_from_db()  # the job may have run when the request's transaction committed
         if report.state == ReportState.READY:
-            return stored_report_response(report, request.headers.get("If-None-Match", ""))
+            return stored_report_response(report, acting_user(request.user), request.headers.get("If-None-Match", ""))
         if report.state == ReportState.FAILED:
             return Response(
                 {

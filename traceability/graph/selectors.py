@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count
 
-from qms.errors import Conflict, InvalidInput, NotFound
+from qms.errors import InvalidInput, NotFound
 from qms.models import Signature
 from traceability.graph.diff import BaselineDiff, graph_diff
 from traceability.graph.gaps import GapReport, gaps_find, suspect_links_of
@@ -19,7 +19,7 @@ from traceability.graph.matrix import DEFAULT_ROOT_KIND, ReverseRow, reverse_row
 from traceability.graph.model import TraceGraph, TraceItem, TraceLink
 from traceability.graph.risk import RiskRow, risk_trace_rows
 from traceability.graph.summary import Matrix, matrix_build
-from traceability.integrity import release_integrity
+from traceability.integrity import baseline_corrupt, baseline_missing, release_integrity
 from traceability.kinds import LinkType
 from traceability.models import Baseline, Product, Release
 
@@ -36,21 +36,6 @@ class ItemWalks:
     upstream: "Trace"
     downstream: "Trace"
     clauses: list[tuple[str, str]] = field(default_factory=list)  # the impact's clauses: (label, reference)
-
-
-def baseline_missing(release: Release, product: Product | None = None) -> Conflict:
-    """The error for a frozen release whose baseline row is gone (never answered from live data)."""
-    return Conflict(
-        f"{(product or release.product).key} {release.version} was frozen at {iso(release.frozen_at)} but its "
-        "baseline is missing; it is never replaced by live data (restore the baseline from a backup)",
-        code="baseline_missing",
-        version=release.version,
-    )
-
-
-def baseline_corrupt(release: Release, exc: BaselineCorrupt) -> Conflict:
-    """The error for a baseline that no longer matches its SHA-256 (never used)."""
-    return Conflict(str(exc), code="baseline_corrupt", version=release.version)
 
 
 def graph_load(*, product: Product, release: Release | None = None) -> TraceGraph:

@@ -28,8 +28,13 @@ from traceability.graph.load import (
     iso,
     release_info,
 )
-from traceability.graph.selectors import baseline_corrupt, baseline_missing
-from traceability.integrity import APPROVAL_MEANINGS, RELEASE_RECORD_TYPE, release_integrity_of
+from traceability.integrity import (
+    APPROVAL_MEANINGS,
+    RELEASE_RECORD_TYPE,
+    baseline_corrupt,
+    baseline_missing,
+    release_integrity,
+)
 from traceability.models import Baseline, Product, Release, ReleaseApproval, ReleaseState
 from traceability.models.releases import approval_seal, baseline_seal
 
@@ -216,7 +221,7 @@ def _baseline_of(release: Release) -> tuple[str, str]:
         baseline_verified(baseline.content, baseline.sha256, version=release.version)
     except BaselineCorrupt as exc:
         raise baseline_corrupt(release, exc) from exc
-    release_integrity_of(release).raise_if_broken()
+    release_integrity(release, baseline).raise_if_broken()
     return baseline.content, baseline.sha256
 
 

@@ -8,9 +8,10 @@ with the database backend a ``db_worker`` runs it and the caller gets the pendin
 Requests, generations and failures are audited.
 """
 
+import hashlib
 import logging
 from datetime import timedelta
-from typing import Any
+from typing import IO, Any
 
 from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
@@ -22,6 +23,7 @@ from qms.canonical import sha256_hex
 from qms.errors import Conflict, InvalidInput
 from qms.services import audit_record
 from traceability.models import Release, ReportFormat, ReportState, TraceReport
+from traceability.models.reports import report_is_sealed, report_seal
 from traceability.reports.identity import LAYOUT_VERSION, ReportIdentity, SignatureEntry
 from traceability.reports.render import Rendered, report_render
 from traceability.reports.selectors import report_content_for, report_identity
@@ -187,7 +189,8 @@ def _trace_report_store(*, report_id: int, name: str, rendered: Rendered) -> Tra
     report.state = ReportState.READY
     report.error = ""
     report.generated_at = timezone.now()
-    report.save(update_fields=["file", "sha256", "size", "pages", "state", "error", "generated_at"])
+    report.seal = report_seal(report)
+    report.save(update_fields=["file", "sha256", "size", "pages", "state", "error", "generated_at", "seal"])
     _audit(report, "report.generated", report.requested_by, before=before, note=f"sha256 {report.sha256}")
     return report
 
@@ -218,3 +221,71 @@ def trace_report_ensure(*, release: Release, report_format: str, actor: User | N
     if report.state == ReportState.FAILED:
         raise Conflict(f"the report of {release} could not be generated: {report.error}", code="report_failed")
     return report
+
+
+# --- serving a stored report -------------------------------------------------------------------
+
+READ_CHUNK = 1024 * 1024
+
+
+def _file_sha256(handle: IO[bytes]) -> str:
+    digest = hashlib.sha256()
+    for chunk in iter(lambda: handle.read(READ_CHUNK), b""):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+@transaction.atomic
+def _report_refused(*, report: TraceReport, actor: User | None, action: str, problem: str) -> None:
+    logger.error("trace report #%s not served: %s", report.pk, problem)
+    _audit(report, action, actor, before=report_state(report), note=problem)
+
+
+def trace_report_file_open(*, report: TraceReport, actor: User | None) -> IO[bytes]:
+    """The stored file of a ready report, open at its start, once checked: the report's record
+    carries its seal, and the file's bytes hash to the recorded SHA-256 (in chunks: bounded memory).
+
+    A record or file that does not hold up is never served: Conflict (409 ``integrity_error``),
+    logged and audited (``report.integrity_failed``). A file that is gone is rendered again from
+    the baseline: the same bytes are stored again (``report.restored``); different bytes (another
+    machine's fonts, say) mark the report failed, so that asking again generates it anew
+    (409 ``report_missing``).
+    """
+    name = f"report {report.document_id} r{report.revision} ({report.format})"
+    if not report_is_sealed(report):
+        problem = f"{name}: its record (file, size or SHA-256) does not match its seal: changed in the database"
+        _report_refused(report=report, actor=actor, action="report.integrity_failed", problem=problem)
+        raise Conflict(f"{problem}; it is not served", code="integrity_error")
+    try:
+        handle = report.file.open("rb")
+    except FileNotFoundError:
+        return _trace_report_restore(report=report, actor=actor)
+    try:
+        found = _file_sha256(handle)
+        if found != report.sha256:
+            problem = f"{name}: the stored file's SHA-256 is {found}, not the recorded {report.sha256}: altered"
+            _report_refused(report=report, actor=actor, action="report.integrity_failed", problem=problem)
+            raise Conflict(f"{problem}; it is not served", code="integrity_error")
+        handle.seek(0)
+    except BaseException:
+        handle.close()
+        raise
+    return handle
+
+
+def _trace_report_restore(*, report: TraceReport, actor: User | None) -> IO[bytes]:
+    rendered = report_render(report_content_for(release=report.release, identity=_identity_of(report)), report.format)
+    if sha256_hex(rendered.data) != report.sha256:
+        _trace_report_failed(
+            report_id=report.pk,
+            error=f"the stored file is missing and rendering it again gave other bytes than sha256 {report.sha256}",
+        )
+        raise Conflict(
+            f"the stored file of report {report.document_id} r{report.revision} is missing, and rendering it again "
+            "gives different bytes; ask again to generate it anew",
+            code="report_missing",
+        )
+    with transaction.atomic():
+        default_storage.save(report.file.name, ContentFile(rendered.data))
+        _audit(report, "report.restored", actor, before=report_state(report), note="missing file rendered again")
+    return report.file.open("rb")

@@ -12,7 +12,7 @@ from traceability.reports.render import report_render
 from traceability.reports.selectors import report_content_for_release
 from traceability.reports.tables import TABLE_NAMES, TABLES
 from traceability.selectors import product_get, release_get
-from traceability.services.reports import trace_report_ensure
+from traceability.services.reports import trace_report_ensure, trace_report_file_open
 
 FORMATS = ("pdf", "xlsx", "csv")
 
@@ -54,7 +54,7 @@ class Command(DomainCommand):
             summary = f"table {options['table']} of {name}" + ("" if content.frozen else " (draft: live data)")
         elif release.is_frozen:
             report = trace_report_ensure(release=release, report_format=report_format, actor=actor)
-            with report.file.open("rb") as stored:
+            with trace_report_file_open(report=report, actor=actor) as stored:
                 data = stored.read()
             pages = f", {report.pages} pages" if report.pages else ""
             summary = (
