@@ -2,9 +2,12 @@
 status, the change record between releases, the impact of changing an item.
 
 A frozen release is answered from its baseline; a draft release (or no release) from the live
-database, with the evidence bound to the release.
+database, with the evidence bound to the release. Each answer is read in one snapshot
+(``qms.snapshot.read_snapshot``): the release's state, its baseline or live graph and its
+signatures are of the same moment, whatever CI writes meanwhile.
 """
 
+import copy
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +15,7 @@ from django.db.models import Count
 
 from qms.errors import Conflict, InvalidInput, NotFound
 from qms.models import Signature
+from qms.snapshot import read_snapshot
 from traceability.graph.diff import BaselineDiff, graph_diff
 from traceability.graph.gaps import GapReport, gaps_find, suspect_links_of
 from traceability.graph.load import BaselineCorrupt, graph_from_baseline_text, graph_load_live, iso, release_info
@@ -20,7 +24,7 @@ from traceability.graph.model import TraceGraph, TraceItem, TraceLink
 from traceability.graph.risk import RiskRow, risk_trace_rows
 from traceability.graph.summary import Matrix, matrix_build
 from traceability.kinds import LinkType
-from traceability.models import Baseline, Product, Release, ReleaseState
+from traceability.models import Product, Release, ReleaseState
 
 if TYPE_CHECKING:
     from traceability.graph.model import ItemRef
@@ -52,20 +56,40 @@ def baseline_corrupt(release: Release, exc: BaselineCorrupt) -> Conflict:
     return Conflict(str(exc), code="baseline_corrupt", version=release.version)
 
 
+@read_snapshot()
 def graph_load(*, product: Product, release: Release | None = None) -> TraceGraph:
     """The graph of a release: its baseline when frozen, otherwise live data with the evidence
     bound to the release. Without a release: live data with the newest result per test case.
+    One snapshot; the release's state, tag and commit are read again in it, with the baseline (the
+    caller's ``release`` may have been frozen or withdrawn since it was read).
 
     A frozen release is never answered from live data: a baseline that no longer matches its
     hash (``baseline_corrupt``) or that is gone (``baseline_missing``) is a Conflict (409)."""
     if release is None:
         return graph_load_live(product=product)
-    row = Baseline.objects.filter(release=release).values_list("content", "sha256", "created_at").first()
+    row = (
+        Release.objects.filter(pk=release.pk)
+        .values_list(
+            "state",
+            "git_tag",
+            "commit_sha",
+            "frozen_at",
+            "baseline__content",
+            "baseline__sha256",
+            "baseline__created_at",
+        )
+        .first()
+    )
     if row is None:
+        raise NotFound(
+            f"{product.key} has no release {release.version!r}", product=product.key, version=release.version
+        )
+    release = copy.copy(release)
+    release.state, release.git_tag, release.commit_sha, release.frozen_at, content, sha256, created_at = row
+    if sha256 is None:
         if release.frozen_at is not None:
             raise baseline_missing(release, product)
         return graph_load_live(product=product, release=release)
-    content, sha256, created_at = row
     info = release_info(release, baseline_sha256=sha256, taken_at=iso(created_at))
     try:
         return graph_from_baseline_text(content, sha256, release=info)
@@ -96,9 +120,11 @@ def gaps_for_release(*, product: Product, release: Release | None = None) -> tup
     return graph, gaps_find(graph)
 
 
+@read_snapshot()
 def release_status(*, release: Release) -> dict[str, Any]:
     """What CI and deployment scripts ask: is this release frozen, ready (no error-level gap),
-    approved?"""
+    approved? The release, its graph and its signatures are read in one snapshot."""
+    release = _release_now(release)
     product = release.product
     graph, report = gaps_for_release(product=product, release=release)
     signatures = Signature.objects.filter(record_type="traceability.release", record_id=str(release.pk)).aggregate(
@@ -120,6 +146,15 @@ def release_status(*, release: Release) -> dict[str, Any]:
     }
 
 
+def _release_now(release: Release) -> Release:
+    """The release as it is now (in the caller's snapshot)."""
+    current = Release.objects.select_related("product").filter(pk=release.pk).first()
+    if current is None:
+        raise NotFound(f"{release.product.key} has no release {release.version!r}", version=release.version)
+    return current
+
+
+@read_snapshot()
 def baseline_diff(
     *, release_a: Release, release_b: Release | None = None, graph_b: TraceGraph | None = None
 ) -> BaselineDiff:
