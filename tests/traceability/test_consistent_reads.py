@@ -273,3 +273,36 @@ def test_a_freeze_waits_for_an_upload_under_way_and_takes_it_whole(
     assert outcome == {"upload": "stored", "freeze": "frozen"}
     baseline = Baseline.objects.get(release__product=product, release__version="2.0")
     assert (baseline.item_count, baseline.result_count) == (7, 1)
+
+
+@postgresql_only
+@transactional
+def test_an_item_export_is_one_moment(
+    small_graph: dict[str, Item], qm: Any, between_items_and_links: Callable[..., list[str]]
+) -> None:
+    """An export (an accurate and complete copy) never names an item it does not hold."""
+    from traceability.selectors import item_records
+    from traceability.services.items import item_create
+    from traceability.services.links import link_create
+
+    product = small_graph["SRS-1"].product
+
+    def new_parent() -> None:
+        sys2 = item_create(
+            product=Product.objects.get(pk=product.pk), key="SYS-2", kind="system_requirement", title="SYS-2", actor=qm
+        )
+        link_create(
+            source=Item.objects.get(pk=small_graph["SRS-1"].pk), target=sys2, link_type="derives_from", actor=qm
+        )
+
+    fired = between_items_and_links(new_parent)
+    during = item_records(product=product)
+    assert fired == ["committed before the links query"]
+    keys = {record.key for record in during}
+    assert keys == {"RC-1", "RISK-1", "SRS-1", "SYS-1", "TC-1", "UN-1"}
+    named = {target for record in during for targets in record.links.values() for target in targets}
+    assert named <= keys
+    srs = next(record for record in during if record.key == "SRS-1")
+    assert srs.links == {"derives_from": ["SYS-1"], "implements": ["RC-1"]}
+    after = next(record for record in item_records(product=product) if record.key == "SRS-1")
+    assert after.links["derives_from"] == ["SYS-1", "SYS-2"]
