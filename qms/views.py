@@ -2,9 +2,11 @@ from typing import Any
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.template.response import SimpleTemplateResponse
 
 from qms.roles import user_roles
+from qms.snapshot import read_snapshot
 
 
 class RoleRequiredMixin(LoginRequiredMixin):
@@ -15,3 +17,16 @@ class RoleRequiredMixin(LoginRequiredMixin):
         if user.is_authenticated and not (user.is_superuser or user_roles(user)):
             raise PermissionDenied("Your account has no role.")
         return super().dispatch(request, *args, **kwargs)
+
+
+class SnapshotPageMixin:
+    """A page that shows one moment: its view and the rendering of its template (which evaluates
+    the querysets of its context) run in one read-only snapshot (``qms.snapshot``). Only for pages
+    whose GET writes nothing."""
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        with read_snapshot():
+            response: HttpResponse = super().get(request, *args, **kwargs)  # type: ignore[misc]
+            if isinstance(response, SimpleTemplateResponse):
+                response.render()
+        return response

@@ -10,6 +10,7 @@ from django.db.models import BooleanField, Case, Count, Exists, F, OuterRef, Q, 
 from qms.errors import NotFound
 from qms.models import AuditEvent, Signature
 from qms.selectors import audit_event_list, signature_list
+from qms.snapshot import read_snapshot
 from standards.models import Clause
 from standards.selectors import clauses_applicable
 from traceability.models import ClauseLink, Item, Link, Product, Release, ReleaseApproval, ReleaseState
@@ -181,8 +182,9 @@ def item_key_as_of(*, product: Product, key: str, when: datetime, include_links:
     return ItemAt(item=item, links=[link for link in links if link.exists])
 
 
+@read_snapshot()
 def product_overview(product: Product) -> dict[str, Any]:
-    """Counts for the product page: items by kind and status, suspect links (two queries)."""
+    """Counts for the product page: items by kind and status, suspect links (two queries, one snapshot)."""
     by_kind: dict[str, dict[str, int]] = {}
     for kind, item_status, count in (
         Item.objects.filter(product=product).values_list("kind", "status").annotate(n=Count("id")).order_by()
@@ -273,10 +275,12 @@ class ItemRecord:
     updated_at: datetime
 
 
+@read_snapshot()
 def item_records(*, product: Product) -> list[ItemRecord]:
     """Every item of a product with its outgoing links (by type) and clauses, ordered by key.
 
-    Three queries whatever the number of items; links and clauses are sorted for a stable export.
+    Three queries whatever the number of items, in one snapshot (an export never pairs an item
+    list with links of another moment); links and clauses are sorted for a stable export.
     """
     items = list(
         Item.objects.filter(product=product)

@@ -15,6 +15,7 @@ from django.views.generic import TemplateView, View
 from qms.errors import Conflict, DomainError, InvalidInput, NotFound
 from qms.models import SignatureMeaning
 from qms.roles import Scope, acting_user, user_write_scopes
+from qms.views import SnapshotPageMixin
 from traceability.gap_rules import FINDING_SEVERITIES
 from traceability.graph.gaps import gaps_find
 from traceability.graph.matrix import DEFAULT_ROOT_KIND, ROOT_KINDS, ROW_STATUSES, MatrixRow
@@ -27,17 +28,18 @@ from traceability.services.releases import APPROVAL_MEANINGS, release_approve, r
 from traceability.views import ProductPageMixin
 
 
-class ReleasePageMixin(ProductPageMixin):
-    """Pages of the trace engine. A domain error while computing the page (a bad filter value,
-    400; a frozen release whose baseline is missing or altered, 409) is an error page with that
-    status and the message, never a 500 and never live data in place of a baseline."""
+class ReleasePageMixin(SnapshotPageMixin, ProductPageMixin):
+    """Pages of the trace engine, each read in one snapshot. A domain error while computing the
+    page (a bad filter value, 400; a frozen release whose baseline is missing or altered, 409) is an
+    error page with that status and the message, never a 500 and never live data in place of a
+    baseline."""
 
     heading = "Trace"
     request: HttpRequest
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
-            return super().get(request, *args, **kwargs)  # type: ignore[misc]
+            return super().get(request, *args, **kwargs)
         except DomainError as exc:
             return self.problem(exc)
 

@@ -13,7 +13,7 @@ from django.views.generic import TemplateView
 
 from qms.errors import Conflict, DomainError, NotFound
 from qms.roles import Scope, acting_user, user_write_scopes
-from qms.views import RoleRequiredMixin
+from qms.views import RoleRequiredMixin, SnapshotPageMixin
 from traceability.api.reports import RETRY_AFTER_SECONDS, stored_report_response
 from traceability.graph.selectors import item_walks
 from traceability.kinds import ItemKind, ItemStatus
@@ -52,7 +52,7 @@ class ProductListPage(RoleRequiredMixin, TemplateView):
         return {**super().get_context_data(**kwargs), "products": product_list()}
 
 
-class ProductPage(ProductPageMixin, TemplateView):
+class ProductPage(SnapshotPageMixin, ProductPageMixin, TemplateView):
     template_name = "traceability/product_detail.html"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
@@ -76,7 +76,7 @@ class ProductPage(ProductPageMixin, TemplateView):
         }
 
 
-class ItemListPage(ProductPageMixin, TemplateView):
+class ItemListPage(SnapshotPageMixin, ProductPageMixin, TemplateView):
     template_name = "traceability/item_list.html"
     page_size = 100
 
@@ -105,7 +105,7 @@ class ItemListPage(ProductPageMixin, TemplateView):
         }
 
 
-class ItemPage(ProductPageMixin, TemplateView):
+class ItemPage(SnapshotPageMixin, ProductPageMixin, TemplateView):
     template_name = "traceability/item_detail.html"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:

@@ -154,3 +154,103 @@ def test_the_demo_has_a_frozen_release_and_one_in_progress(catalogue):
     before = (*counts(), Release.objects.count(), Baseline.objects.count())
     call_command("load_demo", stdout=StringIO())
     assert (*counts(), Release.objects.count(), Baseline.objects.count()) == before
+
+
+def demo_state() -> dict[str, object]:
+    """Everything a person may have edited, as values."""
+    from traceability.models import Commit, Release, TestResult, TestRun
+
+    return {
+        "product": list(Product.objects.values_list("key", "name", "intended_use", "safety_class", "gap_rules")),
+        "items": sorted(
+            Item.objects.values_list("key", "kind", "title", "text", "status", "revision", "fingerprint", "attributes")
+        ),
+        "links": sorted(
+            Link.objects.values_list("source__key", "link_type", "target__key", "target_revision", "target_fingerprint")
+        ),
+        "clause_links": sorted(ClauseLink.objects.values_list("item__key", "clause_id")),
+        "users": sorted(
+            (user.username, user.first_name, user.last_name, user.password, user.is_active, sorted(user_roles(user)))
+            for user in User.objects.all()
+        ),
+        "releases": sorted(Release.objects.values_list("version", "state", "git_tag", "commit_sha", "notes")),
+        "evidence": (TestRun.objects.count(), TestResult.objects.count(), Commit.objects.count()),
+    }
+
+
+def test_a_second_load_keeps_every_edit_and_claims_no_change(catalogue):
+    """make run a second time: items, links, users, the product and releases stay as people left them."""
+    from qms.services import user_role_set
+    from qms.services.users import user_update
+    from traceability.services.items import item_update
+    from traceability.services.links import link_delete, link_review
+    from traceability.services.products import product_update
+
+    call_command("load_demo", stdout=StringIO())
+    product = Product.objects.get(key="BOLUS")
+    qm = User.objects.get(username="qm")
+    # SRS-008 is one of the items the 1.1.0 changes file updates: a second load used to undo this
+    item_update(item=Item.objects.get(product=product, key="SRS-008"), actor=qm, title="Edited by a person", text="x")
+    item_update(item=Item.objects.get(product=product, key="SRS-001"), actor=qm, status="obsolete")
+    suspect = Link.objects.get(product=product, source__key="SRS-007", target__key="SYS-004")
+    link_review(link=suspect, actor=qm, note="checked after CR-003")
+    link_delete(link=Link.objects.get(product=product, source__key="SRS-002", link_type="derives_from"), actor=qm)
+    dev = User.objects.get(username="dev")
+    user_update(user=dev, actor=qm, first_name="Dana", last_name="Devlin-Smith")
+    user_role_set(user=User.objects.get(username="auditor"), roles=["developer"], actor=qm)
+    product_update(product=product, actor=qm, name="BolusCalc (our copy)")
+    before, events = demo_state(), AuditEvent.objects.count()
+
+    out = StringIO()
+    call_command("load_demo", stdout=out)
+
+    assert demo_state() == before
+    assert AuditEvent.objects.count() == events
+    assert out.getvalue().splitlines()[:2] == [
+        "The demo is in place; nothing changed.",
+        "Left as they are: product BOLUS; users qm, dev, auditor; "
+        "release 1.0.0 (its items and evidence are not loaded again); "
+        "release 1.1.0 (its changes and evidence are not loaded again).",
+    ]
+    assert Item.objects.get(product=product, key="SRS-008").title == "Edited by a person"
+    assert User.objects.get(username="dev").last_name == "Devlin-Smith"
+
+
+def test_the_demo_creates_only_the_users_that_are_missing(catalogue):
+    from tests.conftest import make_user
+
+    auditor = make_user("auditor", "auditor")
+    password = auditor.password
+    last_event = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first()
+    out = StringIO()
+    call_command("load_demo", stdout=out)
+    auditor.refresh_from_db()
+    assert (auditor.first_name, auditor.last_name, auditor.password) == ("Auditor", "", password)
+    assert {user.username: user_roles(user) for user in User.objects.all()} == {
+        "qm": {"quality_manager"},
+        "dev": {"developer"},
+        "auditor": {"auditor"},
+    }
+    assert "Users created: qm, dev." in out.getvalue()
+    assert "Left as they are: user auditor." in out.getvalue()
+    assert "(accounts that existed keep their own passwords and roles)" in out.getvalue()
+    assert not AuditEvent.objects.filter(pk__gt=last_event, object_repr="auditor").exists()
+
+
+def test_the_changes_of_1_1_0_touch_only_items_the_run_created(catalogue, qm):
+    """A product BOLUS that someone else started: their items are kept, the demo's others are created."""
+    from traceability.services.items import item_create
+    from traceability.services.products import product_create
+
+    product = product_create(key="BOLUS", name="Our own BOLUS", safety_class="C", actor=qm)
+    ours = item_create(product=product, key="SRS-008", kind="software_requirement", title="Our SRS-008", actor=qm)
+    out = StringIO()
+    call_command("load_demo", stdout=out)
+    ours.refresh_from_db()
+    assert (ours.title, ours.revision, ours.text) == ("Our SRS-008", 1, "")
+    assert Product.objects.get(key="BOLUS").name == "Our own BOLUS"
+    assert Item.objects.filter(product=product).count() == 244  # the demo's, with ours in place of its SRS-008
+    text = out.getvalue()
+    assert "Demo product completed" in text
+    assert "items that exist (1): SRS-008" in text
+    assert "items this run did not create, for the update of 1.1.0 (1): SRS-008" in text

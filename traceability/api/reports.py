@@ -19,7 +19,7 @@ from qms.roles import acting_user
 from traceability.api.serializers import UsernameField
 from traceability.models import Release, ReportFormat, ReportState, TraceReport
 from traceability.reports.exports import table_csv
-from traceability.reports.selectors import report_content_for, report_identity, trace_report_list
+from traceability.reports.selectors import report_content_current, trace_report_list
 from traceability.reports.tables import TABLE_NAMES, TABLES
 from traceability.selectors import product_get, release_get
 from traceability.services.reports import trace_report_file_open, trace_report_request
@@ -155,7 +155,7 @@ class ReleaseTableCsvView(APIView):
         release = release_of(self.kwargs)
         if table not in TABLES:
             raise NotFound(f"no table {table!r}; tables are {', '.join(TABLE_NAMES)}", table=table)
-        content = report_content_for(release=release, identity=report_identity(release=release), with_previous=False)
+        content = report_content_current(release=release, with_previous=False)
         response = HttpResponse(table_csv(TABLES[table](content)), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{content.document_id}-{table}.csv"'
         response["X-Baseline-SHA256"] = content.baseline_sha256

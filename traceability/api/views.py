@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from qms.errors import InvalidInput, NotFound
 from qms.roles import Scope, acting_user
+from qms.snapshot import read_snapshot
 from standards.api.serializers import ClauseOutputSerializer
 from standards.models import Clause
 from standards.selectors import clause_get_by_ref
@@ -159,7 +160,8 @@ class ItemDetailView(ProductScopedMixin, APIView):
 
     @extend_schema(responses=ItemDetailOutputSerializer)
     def get(self, request: Request, product_key: str, key: str) -> Response:
-        return Response(self._detail(item_get(product=self.product, key=key)))
+        with read_snapshot():  # the item and its links of one moment
+            return Response(self._detail(item_get(product=self.product, key=key)))
 
     @extend_schema(request=ItemUpdateInputSerializer, responses=ItemDetailOutputSerializer)
     def patch(self, request: Request, product_key: str, key: str) -> Response:

@@ -2,7 +2,9 @@
 
 Live loading costs a constant number of queries whatever the product's size (eight: standards,
 applicable clauses, items, links, clause links, bound runs, bound results, commit links), all
-``values_list`` tuples, never model instances.
+``values_list`` tuples, never model instances. They run in one snapshot (``qms.snapshot``): CI
+posting runs meanwhile cannot make a link, result or commit name an item the items query did not
+see.
 
 Evidence binding: a release's results are those of the product's test runs whose ``version``
 equals the release version, or whose ``commit_sha`` names the same commit as the release's
@@ -23,6 +25,7 @@ from django.db.models import Case, F, IntegerField, Q, QuerySet, TextField, Valu
 from django.db.models.functions import Cast, Coalesce, RowNumber
 
 from qms.canonical import canonical_json, sha256_hex
+from qms.snapshot import read_snapshot
 from standards.models import Clause
 from standards.selectors import class_filter
 from traceability.graph.model import (
@@ -166,8 +169,11 @@ def bound_results(*, product: Product, release: Release | None) -> QuerySet[Test
 
 
 @without_gc
+@read_snapshot()
 def graph_load_live(*, product: Product, release: Release | None = None) -> TraceGraph:
-    """The product's trace graph as it is now; results bound to ``release`` when given."""
+    """The product's trace graph as it is now, read in one snapshot; results bound to ``release``
+    when given. Inside a transaction that is already open the caller makes it one moment
+    (``release_freeze`` locks the trace tables first)."""
     standards = list(product.standards.values_list("slug", flat=True))
     clauses = [
         ClauseInfo(

@@ -2,7 +2,9 @@
 status, the change record between releases, the impact of changing an item.
 
 A frozen release is answered from its baseline; a draft release (or no release) from the live
-database, with the evidence bound to the release.
+database, with the evidence bound to the release. Each answer is read in one snapshot
+(``qms.snapshot.read_snapshot``): the release's state, its baseline or live graph and its
+signatures are of the same moment, whatever CI writes meanwhile.
 """
 
 from dataclasses import dataclass, field
@@ -12,6 +14,7 @@ from django.db.models import Count
 
 from qms.errors import InvalidInput, NotFound
 from qms.models import Signature
+from qms.snapshot import read_snapshot
 from traceability.graph.diff import BaselineDiff, graph_diff
 from traceability.graph.gaps import GapReport, gaps_find, suspect_links_of
 from traceability.graph.load import BaselineCorrupt, graph_from_baseline_text, graph_load_live, iso, release_info
@@ -38,9 +41,12 @@ class ItemWalks:
     clauses: list[tuple[str, str]] = field(default_factory=list)  # the impact's clauses: (label, reference)
 
 
+@read_snapshot()
 def graph_load(*, product: Product, release: Release | None = None) -> TraceGraph:
     """The graph of a release: its baseline when frozen, otherwise live data with the evidence
     bound to the release. Without a release: live data with the newest result per test case.
+    One snapshot; the release's state, tag and commit are read again in it, with the baseline (the
+    caller's ``release`` may have been frozen or withdrawn since it was read).
 
     A frozen release is never answered from live data: a baseline that no longer matches its
     hash (``baseline_corrupt``) or that is gone (``baseline_missing``) is a Conflict (409), and so
@@ -48,7 +54,17 @@ def graph_load(*, product: Product, release: Release | None = None) -> TraceGrap
     (``integrity_error``, ``traceability.integrity``)."""
     if release is None:
         return graph_load_live(product=product)
-    baseline = Baseline.objects.filter(release=release).first()
+    current = Release.objects.select_related("baseline").filter(pk=release.pk).first()
+    if current is None:
+        raise NotFound(
+            f"{product.key} has no release {release.version!r}", product=product.key, version=release.version
+        )
+    current.product = product
+    release = current
+    try:
+        baseline: Baseline | None = current.baseline
+    except Baseline.DoesNotExist:
+        baseline = None
     if baseline is None and release.frozen_at is not None:
         raise baseline_missing(release, product)
     integrity = release_integrity(release, baseline)
@@ -93,10 +109,13 @@ def gaps_for_release(*, product: Product, release: Release | None = None) -> tup
     return graph, gaps_find(graph)
 
 
+@read_snapshot()
 def release_status(*, release: Release) -> dict[str, Any]:
     """What CI and deployment scripts ask: is this release frozen, ready (no error-level gap),
-    approved? Approved is derived from the approval record (``traceability.integrity``); a release
-    whose records contradict each other is a 409 ``integrity_error`` (raised by ``graph_load``)."""
+    approved? The release, its graph and its signatures are read in one snapshot. Approved is
+    derived from the approval record (``traceability.integrity``); a release whose records
+    contradict each other is a 409 ``integrity_error`` (raised by ``graph_load``)."""
+    release = _release_now(release)
     product = release.product
     graph, report = gaps_for_release(product=product, release=release)
     signatures = Signature.objects.filter(record_type="traceability.release", record_id=str(release.pk)).aggregate(
@@ -119,6 +138,15 @@ def release_status(*, release: Release) -> dict[str, Any]:
     }
 
 
+def _release_now(release: Release) -> Release:
+    """The release as it is now (in the caller's snapshot)."""
+    current = Release.objects.select_related("product").filter(pk=release.pk).first()
+    if current is None:
+        raise NotFound(f"{release.product.key} has no release {release.version!r}", version=release.version)
+    return current
+
+
+@read_snapshot()
 def baseline_diff(
     *, release_a: Release, release_b: Release | None = None, graph_b: TraceGraph | None = None
 ) -> BaselineDiff:

@@ -1,10 +1,13 @@
 """Reads for trace reports: a release's report identity (cheap: no graph), its full report
-content (the baseline's graph, the previous release's baseline, the signatures), stored reports."""
+content (the baseline's graph, the previous release's baseline, the signatures), stored reports.
+Each is read in one snapshot (``qms.snapshot``): the identity's state and signatures and the
+content's baselines are of one moment."""
 
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from qms.errors import Conflict
+from qms.snapshot import read_snapshot
 from traceability.graph.load import iso
 from traceability.graph.selectors import graph_load
 from traceability.integrity import ReleaseIntegrity, release_integrity_of
@@ -42,10 +45,12 @@ def signature_entries(integrity: ReleaseIntegrity) -> tuple[SignatureEntry, ...]
     )
 
 
+@read_snapshot()
 def report_identity(*, release: Release) -> ReportIdentity:
     """What a stored report of this frozen release depends on, now (four queries: baseline,
-    signatures, approval, previous release). A release whose records do not hold up is a Conflict
-    (``integrity_error``): no report is made of it."""
+    signatures, approval, previous release), with the release's state as the caller read it
+    (``report_content_current`` reads it again). A release whose records do not hold up is a
+    Conflict (``integrity_error``): no report is made of it."""
     integrity = release_integrity_of(release)
     integrity.raise_if_broken()
     sha256 = integrity.baseline_sha256 or None
@@ -72,6 +77,7 @@ def report_identity(*, release: Release) -> ReportIdentity:
     )
 
 
+@read_snapshot()
 def report_content_for(*, release: Release, identity: ReportIdentity, with_previous: bool = True) -> ReportContent:
     """The content of a stored report: the release's baseline, with exactly the identity's
     signatures, state and previous release (so a report asked for before a new signature is
@@ -96,9 +102,19 @@ def report_content_for(*, release: Release, identity: ReportIdentity, with_previ
     )
 
 
+@read_snapshot()
+def report_content_current(*, release: Release, with_previous: bool = True) -> ReportContent:
+    """The report content of a frozen release as it is now: the release's state, the identity
+    and the baselines read in one snapshot."""
+    release = Release.objects.select_related("product").get(pk=release.pk)
+    return report_content_for(release=release, identity=report_identity(release=release), with_previous=with_previous)
+
+
+@read_snapshot()
 def report_content_for_release(*, release: Release) -> ReportContent:
     """The report content of a release as it is now: its baseline when frozen, otherwise a
-    preview from live data marked NOT FROZEN (dated now)."""
+    preview from live data marked NOT FROZEN (dated now). One snapshot."""
+    release = Release.objects.select_related("product").get(pk=release.pk)
     if Baseline.objects.filter(release=release).exists():
         return report_content_for(release=release, identity=report_identity(release=release))
     graph = graph_load(product=release.product, release=release)

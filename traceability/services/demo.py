@@ -1,5 +1,6 @@
 """The demo product (``fixtures/demo/``): BolusCalc, an IEC 62304 class C insulin bolus calculator."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from qms.errors import InvalidInput
 from qms.roles import Role
 from qms.services import audit_record, user_role_set
 from traceability.itemfile import item_rows_from_yaml, yaml_file_read
-from traceability.models import Product, Release, ReleaseState
+from traceability.models import Item, Product, Release
 from traceability.services.evidence import (
     commit_inputs_parse,
     commits_ingest,
@@ -20,7 +21,7 @@ from traceability.services.evidence import (
     run_input_clean,
 )
 from traceability.services.imports import ImportReport, ItemRow, items_import
-from traceability.services.products import product_create, product_state, product_update
+from traceability.services.products import product_create
 from traceability.services.releases import release_create, release_freeze
 
 DEMO_FILE = "bolus.yaml"
@@ -43,7 +44,6 @@ DEMO_USERS: tuple[tuple[str, str, str], ...] = (
 @dataclass
 class DemoReport:
     product_created: bool = False
-    product_updated: bool = False
     users_created: list[str] = field(default_factory=list)
     items: ImportReport = field(default_factory=ImportReport)
     changes: ImportReport = field(default_factory=ImportReport)
@@ -51,12 +51,12 @@ class DemoReport:
     releases_created: list[str] = field(default_factory=list)
     runs_created: int = 0
     commits_created: int = 0
+    skipped: list[str] = field(default_factory=list)  # what existed and was left exactly as it is
 
     @property
     def changed(self) -> bool:
         return bool(
             self.product_created
-            or self.product_updated
             or self.users_created
             or self.items.changed
             or self.changes.changed
@@ -80,18 +80,21 @@ def _product_spec(data: Any, source: str) -> dict[str, Any]:
 
 
 def demo_users_ensure(*, actor: User | None, report: DemoReport) -> None:
+    """Create the demo users that do not exist; an existing one keeps its name, password and roles."""
+    existing = []
     for username, full_name, role in DEMO_USERS:
-        user = User.objects.filter(username=username).first()
-        if user is None:
-            first, last = full_name.split(" ", 1)
-            user = User(username=username, first_name=first, last_name=last, is_staff=True)
-            user.set_password(f"{username}-demo")
-            user.save()
-            audit_record(
-                actor=actor, action="user.created", obj=user, object_repr=username, after={"username": username}
-            )
-            report.users_created.append(username)
+        if User.objects.filter(username=username).exists():
+            existing.append(username)
+            continue
+        first, last = full_name.split(" ", 1)
+        user = User(username=username, first_name=first, last_name=last, is_staff=True)
+        user.set_password(f"{username}-demo")
+        user.save()
+        audit_record(actor=actor, action="user.created", obj=user, object_repr=username, after={"username": username})
         user_role_set(user=user, roles=[role], actor=actor)
+        report.users_created.append(username)
+    if existing:
+        report.skipped.append(f"user{'s' if len(existing) > 1 else ''} {', '.join(existing)}")
 
 
 def _change_rows(path: Path) -> list[tuple[str, list[ItemRow]]]:
@@ -157,11 +160,26 @@ def _merge(total: ImportReport, part: ImportReport) -> None:
         setattr(total, name, getattr(total, name) + getattr(part, name))
 
 
+def _new_rows(rows: list[ItemRow], keep: Callable[[str], bool], what: str, report: DemoReport) -> list[ItemRow]:
+    """The rows ``keep`` accepts; the keys of the others are reported as skipped (``what``)."""
+    kept = [row for row in rows if keep(row.key)]
+    left = sorted({row.key for row in rows} - {row.key for row in kept})
+    if left:
+        shown = ", ".join(left[:10]) + (f" and {len(left) - 10} more" if len(left) > 10 else "")
+        report.skipped.append(f"{what} ({len(left)}): {shown}")
+    return kept
+
+
 @transaction.atomic
 def demo_load(*, directory: Path, actor: User | None) -> DemoReport:
-    """Create or update the demo product, its items and the demo users; release 1.0.0 frozen from
-    the demo file, and 1.1.0 in progress with the changes file applied. Idempotent: once 1.0.0 is
-    frozen its content is not imported again (that would undo the 1.1.0 changes)."""
+    """Create what is missing of the demo: the product, the demo users, release 1.0.0 frozen from
+    the demo file and 1.1.0 in progress with the changes file applied, with their evidence.
+
+    What exists is left exactly as it is, since people may have edited it, and is listed in
+    ``report.skipped``: an existing product, user or item is never updated (an item keeps its
+    links and clauses too), and a release that exists is not loaded again (neither its items nor
+    its evidence). The changes of 1.1.0 update only items this run created. So a second run
+    changes nothing and writes no audit event."""
     path = directory / DEMO_FILE
     data = yaml_file_read(path)
     if not isinstance(data, dict):
@@ -177,14 +195,18 @@ def demo_load(*, directory: Path, actor: User | None) -> DemoReport:
         product = product_create(key=key, actor=actor, **spec)
         report.product_created = True
     else:
-        before = product_state(product)
-        product = product_update(product=product, actor=actor, **spec)
-        report.product_updated = product_state(product) != before
+        report.skipped.append(f"product {key}")
     demo_users_ensure(actor=actor, report=report)
     rows = item_rows_from_yaml(data.get("items"), source=path.name)
-    frozen = Release.objects.filter(product=product, version=FROZEN_VERSION).exclude(state=ReleaseState.DRAFT)
-    if not frozen.exists():
-        report.items = items_import(product=product, rows=rows, actor=actor, source=path.name)
+    existing = set(Item.objects.filter(product=product).values_list("key", flat=True))
+    created: set[str] = set()  # items of this run: the 1.1.0 changes may update these only
+    if Release.objects.filter(product=product, version=FROZEN_VERSION).exists():
+        report.skipped.append(f"release {FROZEN_VERSION} (its items and evidence are not loaded again)")
+    else:
+        new = _new_rows(rows, lambda key: key not in existing, "items that exist", report)
+        if new:
+            report.items = items_import(product=product, rows=new, actor=actor, source=path.name)
+            created |= {row.key for row in new}
         head = demo_evidence_load(product=product, directory=directory, version=FROZEN_VERSION, report=report)
         release_freeze(
             product=product,
@@ -195,17 +217,31 @@ def demo_load(*, directory: Path, actor: User | None) -> DemoReport:
         )
         report.releases_frozen.append(FROZEN_VERSION)
     changes = directory / CHANGES_FILE
-    if changes.exists():
-        for section, change_rows in _change_rows(changes):
+    if not changes.exists():
+        return report
+    if Release.objects.filter(product=product, version=CURRENT_VERSION).exists():
+        report.skipped.append(f"release {CURRENT_VERSION} (its changes and evidence are not loaded again)")
+        return report
+    existing = set(Item.objects.filter(product=product).values_list("key", flat=True))
+    for section, change_rows in _change_rows(changes):
+        if section == "create":
+            change_rows = _new_rows(change_rows, lambda key: key not in existing, "items that exist", report)
+        else:
+            change_rows = _new_rows(
+                change_rows,
+                lambda key: key in created,
+                f"items this run did not create, for the {section} of 1.1.0",
+                report,
+            )
+        if change_rows:
             part = items_import(product=product, rows=change_rows, actor=actor, source=f"{changes.name} ({section})")
             _merge(report.changes, part)
-        if not Release.objects.filter(product=product, version=CURRENT_VERSION).exists():
-            release_create(
-                product=product,
-                version=CURRENT_VERSION,
-                actor=actor,
-                notes="In progress: CR-003 (lower maximum bolus ceiling, rolling two-hour limit).",
-            )
-            report.releases_created.append(CURRENT_VERSION)
-        demo_evidence_load(product=product, directory=directory, version=CURRENT_VERSION, report=report)
+    release_create(
+        product=product,
+        version=CURRENT_VERSION,
+        actor=actor,
+        notes="In progress: CR-003 (lower maximum bolus ceiling, rolling two-hour limit).",
+    )
+    report.releases_created.append(CURRENT_VERSION)
+    demo_evidence_load(product=product, directory=directory, version=CURRENT_VERSION, report=report)
     return report

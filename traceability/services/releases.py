@@ -130,7 +130,9 @@ def release_create(
 
 def _lock_trace_tables() -> None:
     """On PostgreSQL, hold writers of the trace tables back until the baseline is taken, so it
-    is one consistent moment (readers are not blocked)."""
+    is one consistent moment (readers are not blocked). Taken before anything else of the freeze,
+    before the audit chain's head above all: a writer already under way (a CI upload) appends to
+    the chain last, and would otherwise wait for the freeze while the freeze waits for it."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(f"LOCK TABLE {', '.join(_TRACE_TABLES)} IN SHARE MODE")
@@ -151,6 +153,7 @@ def release_freeze(
     and the commits linked to items, as canonical JSON with its SHA-256. Freezing a release that
     is not a draft raises Conflict (409).
     """
+    _lock_trace_tables()
     release = Release.objects.select_for_update().filter(product=product, version=version).first()
     if release is None:
         release = release_create(
@@ -174,7 +177,6 @@ def release_freeze(
             release.save(update_fields=["commit_sha", "git_tag"])
             _audit(release, "release.updated", actor, before=before)
     before = release_state(release)
-    _lock_trace_tables()
     graph = graph_load_live(product=product, release=release)
     taken_at = timezone.now()
     text, digest = baseline_serialise(baseline_content(graph, taken_at=iso(taken_at) or ""))
