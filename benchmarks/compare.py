@@ -43,6 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.environment import benchmark_secrets  # noqa: E402
 from benchmarks.generate import DatasetSpec, doorstop_write, strictdoc_write  # noqa: E402
 from benchmarks.measure import Run, best_of, fmt_mem, fmt_time, ratio, run_measured  # noqa: E402
 
@@ -84,11 +85,8 @@ def tools_env() -> dict[str, str]:
 
 def product_env(database_url: str) -> dict[str, str]:
     env = dict(os.environ)
-    env.update(
-        DATABASE_URL=database_url,
-        DJANGO_SETTINGS_MODULE="qms.settings",
-        SECRET_KEY=env.get("SECRET_KEY") or "benchmark-only-not-a-secret",
-    )
+    env.update(benchmark_secrets())
+    env.update(DATABASE_URL=database_url, DJANGO_SETTINGS_MODULE="qms.settings")
     return env
 
 

@@ -85,7 +85,10 @@ def commit_batch(count: int, requirements: int, seed: int = 5) -> list[dict[str,
 
 
 def setup_django(database_url: str | None, reset: bool) -> str:
-    os.environ.setdefault("SECRET_KEY", "benchmark-only-not-a-secret")
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.environment import benchmark_secrets
+
+    benchmark_secrets()
     if database_url is None:
         OUT.mkdir(parents=True, exist_ok=True)
         path = OUT / "evidence.sqlite3"
@@ -94,7 +97,6 @@ def setup_django(database_url: str | None, reset: bool) -> str:
         database_url = f"sqlite:///{path}"
     os.environ["DATABASE_URL"] = database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "qms.settings")
-    sys.path.insert(0, str(ROOT))
     import django
 
     django.setup()

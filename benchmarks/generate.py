@@ -367,9 +367,11 @@ def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
 def django_setup(database_url: str) -> None:
     os.environ["DATABASE_URL"] = database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "qms.settings")
-    os.environ.setdefault("SECRET_KEY", "benchmark-only-not-a-secret")
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
+    from benchmarks.environment import benchmark_secrets
+
+    benchmark_secrets()
     import django
 
     django.setup()

@@ -50,6 +50,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.environment import benchmark_secrets  # noqa: E402
 from benchmarks.generate import DatasetSpec, django_setup, product_load  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out" / "load"
@@ -140,7 +141,7 @@ def gunicorn_start(url: str, port: int, workers: int, threads: int, log: Any) ->
     env = {
         **os.environ,
         "DATABASE_URL": url,
-        "SECRET_KEY": os.environ["SECRET_KEY"],  # set by django_setup
+        **benchmark_secrets(),  # set by django_setup
         "ALLOWED_HOSTS": "127.0.0.1",
         "DJANGO_SETTINGS_MODULE": "qms.settings",
         "DB_CONN_MAX_AGE": "60",

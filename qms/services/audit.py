@@ -22,9 +22,10 @@ from qms.bulk import insert_many
 from qms.canonical import canonical_json
 from qms.errors import Conflict
 from qms.integrity.chain import ChainBroken, ChainWalk, chain_head, event_content
-from qms.integrity.checkpoints import checkpoint_newest, checkpoint_post, checkpoint_sign, checkpoint_store
+from qms.integrity.checkpoints import Checkpoint, checkpoint_newest, checkpoint_post, checkpoint_sign, checkpoint_store
 from qms.integrity.keys import KEYED_CHAIN, chain_key
 from qms.models import AuditChainHead, AuditEvent
+from qms.snapshot import read_snapshot
 
 logger = logging.getLogger(__name__)
 
@@ -178,6 +179,31 @@ class CheckpointWritten:
     post_problem: str = ""
 
 
+def _verified_head(newest: Checkpoint | None) -> tuple[int, str, int]:
+    """The chain head (events, digest, newest id), once the events since ``newest`` (all events
+    without one) are verified to follow it; Conflict ``audit_broken`` otherwise."""
+    try:
+        count, digest, head_id = chain_head()
+        if digest and head_id is None:
+            raise ChainBroken("the chain head names an event that is not there")
+        upto = head_id or 0
+        if newest is None:
+            walk = ChainWalk()
+            walk.walk(after_id=None, upto_id=upto)
+        else:
+            walk = ChainWalk(previous=newest.head, events=newest.events, keyed_seen=True)
+            anchor = AuditEvent.objects.filter(id=newest.head_id).values_list("digest", flat=True).first()
+            if anchor != newest.head or upto < newest.head_id:
+                raise ChainBroken(f"contradicts the {newest.label} (truncated, rolled back or rewritten)")
+            walk.walk(after_id=newest.head_id, upto_id=upto)
+        if (walk.previous, walk.events) != (digest, count):
+            raise ChainBroken("the chain head does not name the newest event")
+    except ChainBroken as exc:
+        where = f" at event #{exc.event_id}" if exc.event_id else ""
+        raise Conflict(f"no checkpoint over a broken audit trail{where}: {exc.problem}", code="audit_broken") from exc
+    return count, digest, upto
+
+
 def audit_checkpoint_write(*, post: bool = True) -> CheckpointWritten:
     """Sign the chain as it is now and write the checkpoint outside the database (and POST it to
     ``AUDIT_CHECKPOINT_URL`` when set).
@@ -187,25 +213,9 @@ def audit_checkpoint_write(*, post: bool = True) -> CheckpointWritten:
     checkpoint, or one that differs from it, is refused (Conflict, ``audit_broken``).
     """
     newest = checkpoint_newest()
-    try:
-        count, digest, head_id = chain_head()
-        if digest and head_id is None:
-            raise ChainBroken("the chain head names an event that is not there")
-        if newest is None:
-            walk = ChainWalk()
-            walk.walk(after_id=None, upto_id=head_id or 0)
-        else:
-            walk = ChainWalk(previous=newest.head, events=newest.events, keyed_seen=True)
-            anchor = AuditEvent.objects.filter(id=newest.head_id).values_list("digest", flat=True).first()
-            if anchor != newest.head or (head_id or 0) < newest.head_id:
-                raise ChainBroken(f"contradicts the {newest.label} (truncated, rolled back or rewritten)")
-            walk.walk(after_id=newest.head_id, upto_id=head_id or 0)
-        if (walk.previous, walk.events) != (digest, count):
-            raise ChainBroken("the chain head does not name the newest event")
-    except ChainBroken as exc:
-        where = f" at event #{exc.event_id}" if exc.event_id else ""
-        raise Conflict(f"no checkpoint over a broken audit trail{where}: {exc.problem}", code="audit_broken") from exc
-    document = checkpoint_sign(events=count, head_id=head_id or 0, head=digest)
+    with read_snapshot():
+        count, digest, head_id = _verified_head(newest)
+    document = checkpoint_sign(events=count, head_id=head_id, head=digest)
     path = checkpoint_store(document)
     status, problem = None, ""
     if post and settings.AUDIT_CHECKPOINT_URL:
@@ -214,7 +224,7 @@ def audit_checkpoint_write(*, post: bool = True) -> CheckpointWritten:
         except OSError as exc:
             problem = str(exc)
             logger.error("audit checkpoint %s was written but not delivered: %s", path.name, problem)
-    return CheckpointWritten(path, count, head_id or 0, digest, status, problem)
+    return CheckpointWritten(path, count, head_id, digest, status, problem)
 
 
 def audit_checkpoint_after_commit() -> None:

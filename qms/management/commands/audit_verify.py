@@ -4,9 +4,10 @@ from typing import Any
 from django.core.management.base import CommandError
 
 from qms.integrity.chain import audit_chain_verify
-from qms.integrity.checkpoints import checkpoint_dir, checkpoint_files
+from qms.integrity.checkpoints import Checkpoint, checkpoint_dir, checkpoint_files
 from qms.integrity.records import record_checks_run, witnessed_actions
 from qms.management.base import DomainCommand
+from qms.snapshot import read_snapshot
 
 SHOWN_PROBLEMS = 50
 
@@ -34,6 +35,10 @@ class Command(DomainCommand):
         if bad:
             raise CommandError(f"checkpoint {bad[0].path} is not valid: {bad[0].problem}")
         checkpoints = [entry.checkpoint for entry in files if entry.checkpoint is not None]
+        with read_snapshot():  # one moment for the chain and the records (and a streamed cursor)
+            self.verify(checkpoints, options)
+
+    def verify(self, checkpoints: list[Checkpoint], options: dict[str, Any]) -> None:
         started = time.perf_counter()
         report = audit_chain_verify(checkpoints=checkpoints, witness_actions=witnessed_actions())
         seconds = time.perf_counter() - started

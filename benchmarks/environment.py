@@ -1,0 +1,36 @@
+"""The secrets a benchmark run needs, made up for it (never for a real installation).
+
+Serving and writing the audit trail need SECRET_KEY, AUDIT_KEY and an Ed25519 checkpoint key
+(qms.startup, qms.integrity.keys). ``benchmark_secrets`` sets throw-away values in ``os.environ``
+(keeping any already set) and returns them, for the benchmark's own process and its servers.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+OUT = Path(__file__).resolve().parent / "out"
+
+
+def benchmark_secrets() -> dict[str, str]:
+    OUT.mkdir(parents=True, exist_ok=True)
+    key_file = OUT / "audit-checkpoint-key.pem"
+    if not key_file.exists():
+        pem = Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        key_file.write_bytes(pem)
+        key_file.chmod(0o600)
+    values = {
+        "SECRET_KEY": "benchmark-only-not-a-secret",
+        "AUDIT_KEY": "benchmark-only-audit-key-not-a-secret-0123456789",
+        "AUDIT_CHECKPOINT_KEY_FILE": str(key_file),
+        "AUDIT_CHECKPOINT_DIR": str(OUT / "audit-checkpoints"),
+    }
+    for name, value in values.items():
+        os.environ.setdefault(name, value)
+    return {name: os.environ[name] for name in values}
