@@ -1,25 +1,30 @@
 """Admin for quality managers; auditors browse it read-only.
 
-Permissions come from roles (groups) and write scopes, not from Django's per-model permissions.
-Every write made here goes through a service or is audited by ``AuditedAdmin``.
+Permissions come from roles (groups) and write scopes, the same as the API's, never from
+Django's per-model permissions: ``RoleAdmin`` and ``RoleInline`` let everyone with a role view,
+add and change with the model's ``write_scope``, and delete only where a model names a
+``delete_scope`` (quality records name none: they are never deleted). A model without a scope is
+read-only. Every write made here goes through a service or is audited by ``AuditedAdmin``.
 """
 
 import copy
 from typing import Any
 
+import django_tasks_db.admin
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
 from django.forms.models import model_to_dict
 from django.http import HttpRequest
+from django_tasks_db.models import DBTaskResult
 
 from qms.errors import DomainError, Forbidden
 from qms.models import ApiToken, AuditEvent, Signature
-from qms.roles import Role, Scope, acting_user, role_names, user_roles, user_write_scopes
+from qms.roles import Role, acting_user, manages_accounts, role_names, user_roles, user_write_scopes
 from qms.services import audit_record, token_revoke, user_role_set
 from qms.services.users import active_change_check, user_active_set, user_create, user_password_set, user_update
 
@@ -42,10 +47,16 @@ def _json_safe(data: dict[str, Any]) -> dict[str, Any]:
     return safe
 
 
+def _in_scope(request: HttpRequest, scope: str | None) -> bool:
+    return _has_role(request) and scope is not None and scope in user_write_scopes(request.user)
+
+
 class RoleAdmin(admin.ModelAdmin):
-    """Everyone with a role views; writing needs ``write_scope`` (None: read-only)."""
+    """Everyone with a role views; adding and changing need ``write_scope`` (None: read-only);
+    deleting needs ``delete_scope`` (None, the default: nobody deletes, not even a superuser)."""
 
     write_scope: str | None = None
+    delete_scope: str | None = None
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return _has_role(request)
@@ -54,9 +65,7 @@ class RoleAdmin(admin.ModelAdmin):
         return _has_role(request)
 
     def _can_write(self, request: HttpRequest) -> bool:
-        return (
-            _has_role(request) and self.write_scope is not None and self.write_scope in user_write_scopes(request.user)
-        )
+        return _in_scope(request, self.write_scope)
 
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
         return self._can_write(request)
@@ -65,28 +74,26 @@ class RoleAdmin(admin.ModelAdmin):
         return self._can_write(request)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self._can_write(request)
+        return _in_scope(request, self.delete_scope)
 
 
 class RoleInline(admin.TabularInline):
+    """Rows shown on a parent's page: added with ``write_scope``, removed with ``delete_scope``, never edited."""
+
     write_scope: str | None = None
+    delete_scope: str | None = None
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return _has_role(request)
 
-    def _can_write(self, request: HttpRequest) -> bool:
-        return (
-            _has_role(request) and self.write_scope is not None and self.write_scope in user_write_scopes(request.user)
-        )
-
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self._can_write(request)
+        return _in_scope(request, self.write_scope)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self._can_write(request)
+        return _in_scope(request, self.delete_scope)
 
 
 class AuditedAdmin(RoleAdmin):
@@ -135,9 +142,9 @@ class AuditEventAdmin(RoleAdmin):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(RoleAdmin):
-    """Tokens are created with ``manage.py token_create`` or ``POST /api/v1/tokens/``; revoked here."""
+    """Tokens are created with ``manage.py token_create`` or ``POST /api/v1/tokens/``; revoked here by
+    those who manage accounts (quality managers), as ``token_revoke`` allows."""
 
-    write_scope = Scope.PRODUCTS  # quality managers administer other people's tokens
     list_display = ["name", "user", "prefix", "scopes", "created_at", "last_used_at", "expires_at", "revoked_at"]
     list_filter = ["revoked_at"]
     search_fields = ["name", "user__username", "prefix"]
@@ -145,20 +152,11 @@ class ApiTokenAdmin(RoleAdmin):
     exclude = ["key_hash"]
     actions = ["revoke"]
 
-    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return False
+    def has_revoke_permission(self, request: HttpRequest) -> bool:
+        return _has_role(request) and manages_accounts(request.user)
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    @admin.action(description="Revoke the selected tokens")
+    @admin.action(description="Revoke the selected tokens", permissions=["revoke"])
     def revoke(self, request: HttpRequest, queryset: Any) -> None:
-        if not self._can_write(request):
-            self.message_user(request, "Your role may not revoke tokens.", messages.ERROR)
-            return
         revoked = 0
         for token in queryset:
             try:
@@ -189,8 +187,7 @@ admin.site.index_title = "Quality system records"
 
 def _manages_users(request: HttpRequest) -> bool:
     """Quality managers (and superusers) manage user accounts in the admin."""
-    user = request.user
-    return _has_role(request) and (user.is_superuser or Role.QUALITY_MANAGER in user_roles(user))
+    return _has_role(request) and manages_accounts(request.user)
 
 
 def _roles_field(*, required: bool) -> forms.MultipleChoiceField:
@@ -351,7 +348,15 @@ class UserAdmin(DjangoUserAdmin):
             return DjangoUserAdmin.user_change_password(per_request, request, id, form_url)
 
 
-import django.contrib.auth.admin  # noqa: E402, F401 - Django's UserAdmin registers first, so ours replaces it
-
+# Importing django.contrib.auth.admin (above) and django_tasks_db.admin registered their admins: ours replace them.
 admin.site.unregister(User)
 admin.site.register(User, UserAdmin)
+admin.site.unregister(Group)  # the roles: created by a migration, given on the user's page, never edited
+
+
+class TaskResultAdmin(RoleAdmin, django_tasks_db.admin.DBTaskResultAdmin):
+    """Background jobs (trace reports): read-only for everyone with a role, like the records they make."""
+
+
+admin.site.unregister(DBTaskResult)
+admin.site.register(DBTaskResult, TaskResultAdmin)

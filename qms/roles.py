@@ -80,6 +80,22 @@ def write_scopes(user: AbstractBaseUser | AnonymousUser, token_scopes: Iterable[
     return scopes if token_scopes is None else scopes & frozenset(token_scopes)
 
 
+def scope_refusal(user: AbstractBaseUser, scope: str, token_scopes: Iterable[str] | None = None) -> str | None:
+    """Why the user (acting through an API token with ``token_scopes``) may not write ``scope``, or None."""
+    if scope in write_scopes(user, token_scopes):
+        return None
+    if token_scopes is not None and scope in user_write_scopes(user):
+        return f"this API token lacks the scope '{scope}'"
+    return f"{user.get_username()}'s role may not write {scope}"
+
+
+def manages_accounts(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Quality managers (and superusers) manage user accounts and other people's API tokens."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return bool(getattr(user, "is_superuser", False)) or Role.QUALITY_MANAGER in user_roles(user)
+
+
 def acting_user(user: object) -> User:
     """The signed-in user who acts in a request (views and the admin only run for signed-in users)."""
     if not isinstance(user, User):

@@ -17,12 +17,6 @@ class ClauseInline(RoleInline):
     show_change_link = True
     ordering = ["position"]
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
     @admin.display(description="Classes")
     def classes_display(self, clause: Clause) -> str:
         return ", ".join(clause.classes) or "none"
@@ -30,6 +24,8 @@ class ClauseInline(RoleInline):
 
 @admin.register(Standard)
 class StandardAdmin(AuditedAdmin):
+    """Editions are edited, never deleted (products and clause evidence refer to them)."""
+
     write_scope = Scope.CATALOGUE
     audit_scope = "catalogue"
     list_display = ["code", "edition", "title", "kind", "uses_safety_classes", "slug"]
@@ -40,6 +36,8 @@ class StandardAdmin(AuditedAdmin):
 
 @admin.register(Clause)
 class ClauseAdmin(AuditedAdmin):
+    """Clauses are edited or retired (``is_active``), never deleted: clause evidence refers to them."""
+
     write_scope = Scope.CATALOGUE
     audit_scope = "catalogue"
     list_display = ["indented", "standard", "class_a", "class_b", "class_c", "is_active"]
@@ -81,7 +79,10 @@ class ClauseAdmin(AuditedAdmin):
 
 @admin.register(ClauseMapping)
 class ClauseMappingAdmin(AuditedAdmin):
+    """Cross-standard mappings are catalogue data: added, changed and removed (audited) with ``catalogue``."""
+
     write_scope = Scope.CATALOGUE
+    delete_scope = Scope.CATALOGUE
     audit_scope = "catalogue"
     list_display = ["source", "kind", "target", "is_from_catalogue"]
     list_filter = ["kind", "is_from_catalogue", "source__standard", "target__standard"]

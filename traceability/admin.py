@@ -3,7 +3,7 @@
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.http import HttpRequest
 
 from qms.admin import RoleAdmin, RoleInline
@@ -31,11 +31,13 @@ from traceability.services.items import (
     clause_link_check,
     clause_link_create,
     clause_link_delete,
+    item_approval_check,
     item_create,
-    item_delete,
     item_fields_clean,
+    item_fingerprint,
     item_key_problem,
     item_update,
+    items_make_obsolete,
 )
 from traceability.services.links import link_create, link_cycle, link_delete, link_problem
 from traceability.services.products import product_create, product_update
@@ -71,11 +73,10 @@ class ProductAdmin(RoleAdmin):
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         """Standards were set by the service."""
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 class ItemAdminForm(forms.ModelForm):
+    acting_user: Any = None  # set per request by ItemAdmin.get_form: approving needs the approvals scope
+
     class Meta:
         model = Item
         fields = ["product", "key", "kind", "title", "text", "status", "attributes"]
@@ -85,7 +86,8 @@ class ItemAdminForm(forms.ModelForm):
         product = data.get("product") or getattr(self.instance, "product", None)
         if product is None or self.errors:
             return data
-        if self.instance.pk is None:
+        is_new = self.instance.pk is None
+        if is_new:
             problem = item_key_problem(product, data.get("key", ""))
             if problem:
                 self.add_error("key", problem)
@@ -102,6 +104,19 @@ class ItemAdminForm(forms.ModelForm):
         except ValueError as exc:
             field, _, message = str(exc).partition(": ")
             self.add_error(field if field in self.fields else None, message)
+            return data
+        try:  # the service's rule, shown on the form rather than as an error page
+            item_approval_check(
+                item=None if is_new else self.instance,
+                key=data.get("key", "") if is_new else self.instance.key,
+                status=data["status"],
+                fingerprint=item_fingerprint(
+                    title=data["title"].strip(), text=data.get("text", ""), attributes=data["attributes"]
+                ),
+                actor=acting_user(self.acting_user),
+            )
+        except Forbidden as exc:
+            self.add_error("status", exc.message)
         return data
 
 
@@ -138,6 +153,7 @@ class LinkInline(RoleInline):
     fk_name = "source"
     form = LinkInlineForm
     write_scope = Scope.ITEMS
+    delete_scope = Scope.ITEMS  # removing a link is an audited edit of the source item's trace (link_delete)
     fields = ["link_type", "target", "target_revision", "reviewed_at"]
     readonly_fields = ["target_revision", "reviewed_at"]
     raw_id_fields = ["target"]
@@ -169,12 +185,6 @@ class ReadOnlyInline(RoleInline):
     def get_queryset(self, request: HttpRequest) -> Any:
         return super().get_queryset(request).select_related(*self.select_related)
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 class IncomingLinkInline(ReadOnlyInline):
     model = Link
@@ -198,8 +208,12 @@ class ClauseLinkInline(ReadOnlyInline):
 
 @admin.register(Item)
 class ItemAdmin(RoleAdmin):
+    """Items are quality records: never deleted (no ``delete_scope``), made obsolete instead.
+    Approving needs the ``approvals`` scope, as in the API and the imports."""
+
     write_scope = Scope.ITEMS
     form = ItemAdminForm
+    actions = ["make_obsolete"]
     list_display = ["key", "product", "kind", "title", "status", "revision", "updated_at"]
     list_filter = ["product", "kind", "status"]
     search_fields = ["key", "title"]
@@ -215,6 +229,19 @@ class ItemAdmin(RoleAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         fixed = ["revision", "fingerprint", "created_at", "created_by", "updated_at", "updated_by"]
         return ["product", "key", "kind", *fixed] if obj is not None else fixed
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return type(form.__name__, (form,), {"acting_user": request.user})
+
+    @admin.action(description="Make the selected items obsolete", permissions=["change"])
+    def make_obsolete(self, request: HttpRequest, queryset: Any) -> None:
+        try:
+            changed = items_make_obsolete(items=queryset, actor=acting_user(request.user))
+        except DomainError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return
+        self.message_user(request, f"{len(changed)} item(s) made obsolete.")
 
     def save_model(self, request: HttpRequest, obj: Item, form: Any, change: bool) -> None:
         data = form.cleaned_data
@@ -259,17 +286,13 @@ class ItemAdmin(RoleAdmin):
                 )
                 formset.new_objects.append(link)
 
-    def delete_model(self, request: HttpRequest, obj: Item) -> None:
-        item_delete(item=obj, actor=acting_user(request.user))
-
-    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
-        for obj in queryset:
-            self.delete_model(request, obj)
-
 
 @admin.register(Link)
 class LinkAdmin(RoleAdmin):
+    """Links are added on the source item's page; removed (audited, the baselines keep theirs) with ``items``."""
+
     write_scope = Scope.ITEMS
+    delete_scope = Scope.ITEMS
     list_display = ["source", "link_type", "target", "product", "target_revision", "created_at", "reviewed_at"]
     list_filter = ["product", "link_type", "source_kind", "target_kind"]
     search_fields = ["source__key", "target__key"]
@@ -312,6 +335,7 @@ class ClauseLinkAdmin(RoleAdmin):
     """Clause evidence: an item is evidence for a clause. Added and removed through the services."""
 
     write_scope = Scope.ITEMS
+    delete_scope = Scope.ITEMS
     form = ClauseLinkAdminForm
     list_display = ["item", "clause", "product", "created_at", "created_by"]
     list_filter = ["product", "clause__standard"]
@@ -456,9 +480,6 @@ class ManualExecutionAdmin(RoleAdmin):
         return type(form.__name__, (form,), {"acting_user": request.user})  # reviewed statuses need approvals
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
     def save_model(self, request: HttpRequest, obj: ManualExecution, form: Any, change: bool) -> None:

@@ -7,9 +7,15 @@ from qms.models import ApiToken
 from qms.roles import user_roles, user_write_scopes, write_scopes
 
 
+def request_token(request: Request) -> ApiToken | None:
+    """The API token the request authenticated with (None: a signed-in session)."""
+    return request.auth if isinstance(request.auth, ApiToken) else None
+
+
 def request_write_scopes(request: Request) -> frozenset[str]:
     """What this request may write: the user's role scopes, narrowed by the API token's scopes."""
-    return write_scopes(request.user, request.auth.scopes if isinstance(request.auth, ApiToken) else None)
+    token = request_token(request)
+    return write_scopes(request.user, token.scopes if token is not None else None)
 
 
 class RolePermission(permissions.BasePermission):

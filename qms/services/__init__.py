@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from qms.errors import Conflict, Forbidden, InvalidInput, NotFound
 from qms.models import ApiToken, Signature, SignatureMeaning, signature_seal
-from qms.roles import Role, Scope, role_groups, role_names, user_roles, user_write_scopes
+from qms.roles import Role, Scope, manages_accounts, role_groups, role_names, user_roles, user_write_scopes
 from qms.services.audit import (
     BULK_EVENTS,
     AuditEntry,
@@ -169,7 +169,15 @@ def token_create(
 
 @transaction.atomic
 def token_revoke(*, token: ApiToken, actor: User | None) -> ApiToken:
+    """Revoke a token: one's own, or anyone's for those who manage accounts (quality managers,
+    superusers; ``actor=None``: the system). Forbidden otherwise."""
     token = ApiToken.objects.select_for_update().select_related("user").get(pk=token.pk)
+    if actor is not None and token.user_id != actor.pk and not manages_accounts(actor):
+        raise Forbidden(
+            f"token {token.name!r} belongs to {token.user.get_username()}: you can revoke only your own tokens "
+            "(quality managers revoke anyone's)",
+            code="token_forbidden",
+        )
     if token.revoked_at is not None:
         raise Conflict(f"token {token.name!r} is already revoked")
     before = _token_state(token)

@@ -45,8 +45,16 @@ def test_item_crud_over_the_api(api_client, developer, product):
     assert [event["action"] for event in history] == ["item.created", "item.updated"]
     assert history[1]["before"]["status"] == "draft"
 
-    response = client.delete("/api/v1/products/DEMO/items/SRS-12/")
-    assert response.status_code == 409  # no longer a draft
+    response = client.delete("/api/v1/products/DEMO/items/SRS-12/")  # items are never deleted
+    assert response.status_code == 405
+    assert response.json() == {
+        "error": "method_not_allowed",
+        "detail": 'items are quality records and are never deleted: make the item obsolete (PATCH {"status": '
+        '"obsolete"}); its links and history stay',
+    }
+    response = client.patch("/api/v1/products/DEMO/items/SRS-12/", {"status": "obsolete"}, format="json")
+    assert (response.status_code, response.json()["status"], response.json()["revision"]) == (200, "obsolete", 3)
+    assert Item.objects.filter(key="SRS-12").count() == 1
 
 
 def test_history_at_a_moment(api_client, developer, product):

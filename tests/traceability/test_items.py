@@ -1,10 +1,11 @@
 import pytest
 from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
 
 from qms.errors import Conflict, InvalidInput
 from qms.models import AuditEvent
 from traceability.models import Item, Link
-from traceability.services.items import item_create, item_delete, item_update
+from traceability.services.items import item_create, item_update, items_make_obsolete
 from traceability.services.links import link_create
 
 pytestmark = pytest.mark.django_db
@@ -103,14 +104,29 @@ def test_the_database_enforces_unique_keys_and_valid_kinds(product, make_item):
         Item.objects.create(product=product, key="SRS-2", kind="wish", title="bad", fingerprint="x")
 
 
-def test_only_draft_items_can_be_deleted(make_item, qm):
+def test_items_are_never_deleted_but_made_obsolete(make_item, qm, developer):
     draft = make_item("SRS-1", "software_requirement")
     parent = make_item("SYS-1", "system_requirement", status="approved")
     link_create(source=draft, target=parent, link_type="derives_from", actor=qm)
-    with pytest.raises(Conflict, match="set its status to obsolete"):
-        item_delete(item=parent, actor=qm)
-    item_delete(item=draft, actor=qm)
-    assert list(Item.objects.values_list("key", flat=True)) == ["SYS-1"]
-    assert not Link.objects.exists()
-    assert AuditEvent.objects.filter(action="link.deleted").count() == 1
-    assert AuditEvent.objects.filter(action="item.deleted").count() == 1
+    with pytest.raises(RuntimeError, match="SRS-1 is a quality record and is never deleted: make it obsolete"):
+        draft.delete()
+    with pytest.raises(ProtectedError), transaction.atomic():  # no cascade through an item, even in bulk
+        Item.objects.filter(key="SYS-1").delete()
+    assert (Item.objects.count(), Link.objects.count()) == (2, 1)
+
+    events = AuditEvent.objects.count()
+    changed = items_make_obsolete(items=Item.objects.all(), actor=developer)  # leaving approved: an ordinary change
+    assert sorted(item.key for item in changed) == ["SRS-1", "SYS-1"]
+    assert sorted(Item.objects.values_list("key", "status", "revision")) == [
+        ("SRS-1", "obsolete", 2),
+        ("SYS-1", "obsolete", 2),
+    ]
+    assert Link.objects.count() == 1  # the item keeps its links and history
+    updates = AuditEvent.objects.filter(action="item.updated").order_by("id")
+    assert AuditEvent.objects.count() == events + 2
+    assert [(e.object_repr, e.before["status"], e.after["status"], e.actor_username) for e in updates] == [
+        ("DEMO/SRS-1", "draft", "obsolete", "dana"),
+        ("DEMO/SYS-1", "approved", "obsolete", "dana"),
+    ]
+    assert items_make_obsolete(items=Item.objects.all(), actor=developer) == []
+    assert AuditEvent.objects.count() == events + 2

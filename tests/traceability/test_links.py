@@ -88,7 +88,7 @@ def test_changing_an_item_makes_links_to_it_suspect_and_review_clears_them(small
     assert [(link.source.key, link.target.key) for link in suspect] == [("TC-1", "SRS-1")]
 
     # a status change is not a content change
-    item_update(item=small_graph["SYS-1"], actor=developer, status="approved")
+    item_update(item=small_graph["SYS-1"], actor=qm, status="approved")
     assert link_list(product=product).filter(is_suspect=True).count() == 1
 
     link = suspect.get()

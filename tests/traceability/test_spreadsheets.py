@@ -239,13 +239,15 @@ def test_semicolon_separated_csv_and_friendly_headers_are_read(product, tmp_path
     assert list(Link.objects.values_list("source__key", "target__key")) == [("SYS-2", "SYS-1")]
 
 
-def test_the_actor_is_recorded(product, developer, tmp_path):
+def test_the_actor_is_recorded(product, qm, developer, tmp_path):
     path = write_csv(tmp_path / "one.csv", [["key", "kind", "title"], ["SYS-1", "system_requirement", "A"]])
-    call_command("import_items", "NEW", str(path), "--as", developer.username, stdout=io.StringIO())
+    call_command("import_items", "NEW", str(path), "--as", qm.username, stdout=io.StringIO())
     assert set(AuditEvent.objects.filter(scope="NEW").values_list("action", "actor_username")) == {
-        ("product.created", "dana"),
-        ("item.created", "dana"),
+        ("product.created", "quinn"),
+        ("item.created", "quinn"),
     }
+    call_command("import_items", "DEMO", str(path), "--as", developer.username, stdout=io.StringIO())
+    assert AuditEvent.objects.get(scope="DEMO", action="item.created").actor_username == "dana"
 
 
 def bad_xlsx(path: Path) -> Path:

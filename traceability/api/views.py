@@ -8,10 +8,12 @@ from django.db.models import Model, QuerySet
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import generics, status
+from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from qms.api.permissions import request_token
 from qms.errors import InvalidInput, NotFound
 from qms.roles import Scope, acting_user
 from qms.snapshot import read_snapshot
@@ -56,7 +58,7 @@ from traceability.selectors import (
     product_list,
     record_as_of,
 )
-from traceability.services.items import clause_link_create, clause_link_delete, item_create, item_delete, item_update
+from traceability.services.items import clause_link_create, clause_link_delete, item_create, item_update
 from traceability.services.links import item_links_review, link_create, link_delete, link_review
 from traceability.services.products import product_create, product_update
 
@@ -147,11 +149,14 @@ class ItemListView(ProductListMixin, generics.ListAPIView):
     @extend_schema(request=ItemCreateInputSerializer, responses={201: ItemOutputSerializer})
     def post(self, request: Request, product_key: str) -> Response:
         data = valid_input(ItemCreateInputSerializer, request)
-        item = item_create(product=self.product, actor=acting_user(request.user), **data)
+        item = item_create(product=self.product, actor=acting_user(request.user), token=request_token(request), **data)
         return Response(ItemOutputSerializer(item).data, status=status.HTTP_201_CREATED)
 
 
 class ItemDetailView(ProductScopedMixin, APIView):
+    """An item. Setting ``approved`` needs the ``approvals`` scope (403 ``approval_forbidden``).
+    Items are never deleted: a PATCH to status ``obsolete`` retires one (DELETE is 405)."""
+
     write_scope = Scope.ITEMS
 
     def _detail(self, item: Item) -> dict[str, Any]:
@@ -167,13 +172,17 @@ class ItemDetailView(ProductScopedMixin, APIView):
     def patch(self, request: Request, product_key: str, key: str) -> Response:
         data = valid_input(ItemUpdateInputSerializer, request)
         item = item_get(product=self.product, key=key)
-        item = item_update(item=item, actor=acting_user(request.user), **data)
+        item = item_update(item=item, actor=acting_user(request.user), token=request_token(request), **data)
         return Response(self._detail(item))
 
-    @extend_schema(request=None, responses={204: None})
-    def delete(self, request: Request, product_key: str, key: str) -> Response:
-        item_delete(item=item_get(product=self.product, key=key), actor=acting_user(request.user))
-        return Response(status=status.HTTP_204_NO_CONTENT)
+    def http_method_not_allowed(self, request: Request, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        if request.method == "DELETE":
+            raise MethodNotAllowed(
+                "DELETE",
+                detail="items are quality records and are never deleted: make the item obsolete "
+                '(PATCH {"status": "obsolete"}); its links and history stay',
+            )
+        return super().http_method_not_allowed(request, *args, **kwargs)
 
 
 AT_PARAMETER = OpenApiParameter(

@@ -74,7 +74,7 @@ class TestRun(models.Model):
 class TestResult(models.Model):
     __test__ = False
 
-    run = models.ForeignKey(TestRun, on_delete=models.CASCADE, related_name="results")
+    run = models.ForeignKey(TestRun, on_delete=models.PROTECT, related_name="results")
     # No index of its own: result_case_run_idx (test_case, run) leads with it, and one index fewer
     # is less to write for every result of a 10,000-case run.
     test_case = models.ForeignKey(
@@ -144,8 +144,8 @@ class CommitLinkKind(models.TextChoices):
 
 
 class CommitLink(models.Model):
-    commit = models.ForeignKey(Commit, on_delete=models.CASCADE, related_name="item_links")
-    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="commit_links")
+    commit = models.ForeignKey(Commit, on_delete=models.PROTECT, related_name="item_links")
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="commit_links")
     kind = models.CharField(max_length=16, choices=CommitLinkKind.choices, default=CommitLinkKind.MENTIONS)
 
     class Meta:

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
@@ -15,6 +17,8 @@ class Item(models.Model):
 
     ``revision`` advances on every change; ``fingerprint`` is a hash of the content that links
     to this item reviewed (title, text, attributes), so a content change makes them suspect.
+    An item is a quality record: it is never deleted but made obsolete, and what refers to it
+    (links, clause links, commit links, test results) protects it from deletion.
     """
 
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="items")
@@ -51,6 +55,9 @@ class Item(models.Model):
     def __str__(self) -> str:
         return self.key
 
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise RuntimeError(f"{self.key} is a quality record and is never deleted: make it obsolete")
+
     @property
     def label(self) -> str:
         return f"{self.key} {self.title}"
@@ -72,8 +79,8 @@ class Link(models.Model):
     """
 
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="links")
-    source = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="links_out")
-    target = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="links_in")
+    source = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="links_out")
+    target = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="links_in")
     link_type = models.CharField(max_length=32, choices=LinkType.choices)
     source_kind = models.CharField(max_length=32, choices=ItemKind.choices)
     target_kind = models.CharField(max_length=32, choices=ItemKind.choices)
@@ -105,7 +112,7 @@ class ClauseLink(models.Model):
     """An item is evidence for a clause of a standard."""
 
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="clause_links")
-    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="clause_links")
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="clause_links")
     clause = models.ForeignKey("standards.Clause", on_delete=models.PROTECT, related_name="evidence_links")
     note = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)

@@ -20,7 +20,7 @@ from qms.services import AuditEntry, audit_record_many
 from standards.models import Clause
 from traceability.kinds import HIERARCHY_LINK_TYPES, ItemStatus, LinkType, link_allowed, link_rule_text
 from traceability.models import ClauseLink, Item, Link, Product
-from traceability.services.items import item_fields_clean, item_fingerprint, item_key_problem
+from traceability.services.items import item_approval_check, item_fields_clean, item_fingerprint, item_key_problem
 
 BATCH = 2000
 
@@ -130,18 +130,27 @@ def _plan_items(
         except ValueError as exc:
             column, _, message = str(exc).partition(": ")
             raise RowError(row.row, column, message, source=source) from exc
+        fingerprint = item_fingerprint(title=values["title"], text=values["text"], attributes=values["attributes"])
+        item_approval_check(
+            item=current,
+            key=row.key,
+            status=values["status"],
+            fingerprint=fingerprint,
+            actor=actor,
+            where=f"{source + ': ' if source else ''}row {row.row}, column status: ",
+        )
         if current is None:
             item = Item(
                 product=product,
                 key=row.key,
                 kind=kind,
+                fingerprint=fingerprint,
                 created_at=now,
                 created_by=actor,
                 updated_at=now,
                 updated_by=actor,
                 **values,
             )
-            item.fingerprint = item_fingerprint(title=item.title, text=item.text, attributes=item.attributes)
             planned.append(_Planned(row, item, is_new=True, is_changed=True, before=None))
             continue
         if all(getattr(current, name) == value for name, value in values.items()):
@@ -150,7 +159,7 @@ def _plan_items(
         before = _state(current)
         for name, value in values.items():
             setattr(current, name, value)
-        current.fingerprint = item_fingerprint(title=current.title, text=current.text, attributes=current.attributes)
+        current.fingerprint = fingerprint
         current.revision += 1
         current.updated_at = now
         current.updated_by = actor

@@ -1,22 +1,23 @@
 """Writes of items and their clause links."""
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.validators import RegexValidator
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from qms.canonical import digest_of
-from qms.errors import Conflict, InvalidInput
-from qms.services import AuditEntry, audit_entry_for, audit_record, audit_record_many
+from qms.errors import Conflict, Forbidden, InvalidInput
+from qms.models import ApiToken
+from qms.roles import Scope, scope_refusal
+from qms.services import audit_record
 from standards.models import Clause
 from traceability.kinds import ItemKind, ItemStatus, attributes_validate
-from traceability.models import ClauseLink, Item, Link, Product
+from traceability.models import ClauseLink, Item, Product
 from traceability.models.items import ITEM_KEY_RE
-from traceability.services.links import link_repr, link_state
 
 ITEM_FIELDS = ("title", "text", "status", "attributes")
 _KEY_VALIDATOR = RegexValidator(ITEM_KEY_RE)
@@ -85,6 +86,42 @@ def item_fields_clean(
     return cleaned
 
 
+def item_approval_check(
+    *,
+    item: Item | None,
+    key: str,
+    status: str,
+    fingerprint: str,
+    actor: User | None,
+    token: ApiToken | None = None,
+    where: str = "",
+) -> None:
+    """Separation of duties: only an approver makes an item approved, or keeps an approved item
+    approved while its title, text or attributes change (``fingerprint``).
+
+    An approver holds the ``approvals`` scope (a quality manager); acting through an API token,
+    the token must hold it too. Moving an item out of approved is an ordinary change for anyone
+    who may edit items. ``item`` is the item as stored (None: a new item); ``actor=None`` is the
+    system (a command run on the server without ``--as``). Forbidden (``approval_forbidden``)
+    otherwise, prefixed with ``where`` (e.g. the import row).
+    """
+    if status != ItemStatus.APPROVED or actor is None:
+        return
+    was_approved = item is not None and item.status == ItemStatus.APPROVED
+    if was_approved and item is not None and item.fingerprint == fingerprint:
+        return  # stays approved with the content that was approved
+    lacking = scope_refusal(actor, Scope.APPROVALS, token.scopes if token is not None else None)
+    if lacking is None:
+        return
+    what = (
+        f"{key} is approved: changing its title, text or attributes and keeping it approved needs the "
+        f"'approvals' scope (a quality manager; set the status to draft or in_review with the change)"
+        if was_approved
+        else f"setting {key} to approved needs the 'approvals' scope (a quality manager)"
+    )
+    raise Forbidden(f"{where}{what}; {lacking}", code="approval_forbidden", field="status", key=key)
+
+
 def _clean_or_400(**fields: Any) -> dict[str, Any]:
     try:
         return item_fields_clean(**fields)
@@ -104,11 +141,16 @@ def item_create(
     text: str = "",
     status: str = ItemStatus.DRAFT,
     attributes: dict[str, Any] | None = None,
+    token: ApiToken | None = None,
 ) -> Item:
+    """Create an item at revision 1. Creating it approved needs the ``approvals`` scope
+    (:func:`item_approval_check`; ``token``: the API token the actor acts through)."""
     problem = item_key_problem(product, key)
     if problem:
         raise InvalidInput(problem, field="key")
     cleaned = _clean_or_400(product=product, kind=kind, title=title, text=text, status=status, attributes=attributes)
+    fingerprint = item_fingerprint(title=title.strip(), text=text, attributes=cleaned)
+    item_approval_check(item=None, key=key, status=status, fingerprint=fingerprint, actor=actor, token=token)
     if Item.objects.filter(product=product, key=key).exists():
         raise Conflict(f"{product.key} already has an item {key}", field="key", key=key)
     now = timezone.now()
@@ -120,7 +162,7 @@ def item_create(
         text=text,
         status=status,
         attributes=cleaned,
-        fingerprint=item_fingerprint(title=title.strip(), text=text, attributes=cleaned),
+        fingerprint=fingerprint,
         created_at=now,
         created_by=actor,
         updated_at=now,
@@ -143,12 +185,15 @@ def item_update(
     item: Item,
     actor: User | None,
     expected_revision: int | None = None,
+    token: ApiToken | None = None,
     **changes: Any,
 ) -> Item:
     """Change title, text, status or attributes. Every change advances the revision.
 
     ``expected_revision`` guards against lost updates: when the item moved on since the caller
-    read it, the update is refused with 409.
+    read it, the update is refused with 409. Approving, or changing an approved item's content
+    and keeping it approved, needs the ``approvals`` scope (:func:`item_approval_check`); making
+    an item obsolete (never deleted) or moving it back to draft is an ordinary change.
     """
     unknown = set(changes) - set(ITEM_FIELDS)
     if unknown:
@@ -168,10 +213,14 @@ def item_update(
     values["attributes"] = _clean_or_400(product=item.product, kind=item.kind, **values)
     if all(values[name] == getattr(item, name) for name in ITEM_FIELDS):
         return item
+    fingerprint = item_fingerprint(title=values["title"], text=values["text"], attributes=values["attributes"])
+    item_approval_check(
+        item=item, key=item.key, status=values["status"], fingerprint=fingerprint, actor=actor, token=token
+    )
     before = item_state(item)
     for name, value in values.items():
         setattr(item, name, value)
-    item.fingerprint = item_fingerprint(title=item.title, text=item.text, attributes=item.attributes)
+    item.fingerprint = fingerprint
     item.revision += 1
     item.updated_at = timezone.now()
     item.updated_by = actor
@@ -189,39 +238,17 @@ def item_update(
 
 
 @transaction.atomic
-def item_delete(*, item: Item, actor: User | None) -> None:
-    """Delete a draft item (with its links). Items that were ever approved are made obsolete instead."""
-    item = Item.objects.select_for_update().select_related("product").get(pk=item.pk)
-    if item.status != ItemStatus.DRAFT:
-        raise Conflict(
-            f"{item.key} is {item.status}: only draft items can be deleted; set its status to obsolete instead",
-            key=item.key,
-        )
-    if item.results.exists():
-        raise Conflict(f"{item.key} has test results and cannot be deleted", key=item.key)
-    product = item.product
-    entries: list[AuditEntry] = [
-        audit_entry_for(
-            link,
-            action="link.deleted",
-            scope=product.key,
-            object_repr=link_repr(link, product),
-            before=link_state(link),
-            note=f"deleted with {item.key}",
-        )
-        for link in Link.objects.filter(Q(source=item) | Q(target=item)).select_related("source", "target")
-    ]
-    entries.append(
-        audit_entry_for(
-            item,
-            action="item.deleted",
-            scope=product.key,
-            object_repr=item_repr(item, product),
-            before=item_state(item),
-        )
+def items_make_obsolete(*, items: Iterable[Item], actor: User | None) -> list[Item]:
+    """Retire items: status ``obsolete``, revision advanced, audited; all or none. Items are quality
+    records and never deleted; an obsolete item keeps its links and history and takes no part in
+    the matrix, the gaps or new baselines. Returns the items that changed (not those already obsolete)."""
+    current = (
+        Item.objects.select_for_update()
+        .filter(pk__in=[item.pk for item in items])
+        .exclude(status=ItemStatus.OBSOLETE)
+        .order_by("pk")
     )
-    item.delete()
-    audit_record_many(actor=actor, entries=entries)
+    return [item_update(item=item, actor=actor, status=ItemStatus.OBSOLETE) for item in current]
 
 
 def clause_link_check(*, item: Item, clause: Clause) -> None:

@@ -7,6 +7,8 @@ from dataclasses import dataclass, replace
 from django.contrib.auth.models import User
 from django.db import transaction
 
+from qms.errors import Forbidden
+from qms.roles import Scope, scope_refusal
 from traceability.models import Item, Product
 from traceability.services.imports import ImportReport, ItemRow, RowError, items_import
 from traceability.services.products import product_create
@@ -44,13 +46,23 @@ def product_items_import(
 ) -> ProductImportReport:
     """Create the product with default settings if it does not exist, then ``items_import`` the rows.
 
-    All or nothing: when a row is refused, the product is not created either. With
+    All or nothing: when a row is refused, the product is not created either. Creating the product
+    needs the ``products`` scope, approving items the ``approvals`` scope (a quality manager's; a
+    developer imports drafts into existing products; ``actor=None`` is the system). With
     ``attribute_columns`` (the attribute columns a spreadsheet has) a row's attributes replace only
     those; the item keeps its other attributes.
     """
     product = Product.objects.filter(key=product_key).first()
     created = product is None
     if product is None:
+        lacking = scope_refusal(actor, Scope.PRODUCTS) if actor is not None else None
+        if lacking:
+            raise Forbidden(
+                f"product {product_key} does not exist and creating it needs the 'products' scope "
+                f"(a quality manager); {lacking}",
+                code="product_forbidden",
+                field="product",
+            )
         product = product_create(key=product_key, name=product_key, actor=actor)
     if attribute_columns is not None and not created:
         rows = _merge_attributes(product, rows, attribute_columns)

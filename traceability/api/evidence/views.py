@@ -13,8 +13,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from qms.api.permissions import request_token
 from qms.errors import InvalidInput
-from qms.models import ApiToken
 from qms.roles import Scope, acting_user
 from traceability.api.evidence.filters import CommitFilter, TestResultFilter, TestRunFilter
 from traceability.api.evidence.serializers import (
@@ -46,10 +46,6 @@ from traceability.services.evidence import (
     webhook_secret_rotate,
 )
 from traceability.services.evidence.junit import upload_size_check
-
-
-def request_token(request: Request) -> ApiToken | None:
-    return request.auth if isinstance(request.auth, ApiToken) else None
 
 
 def request_body(request: Request, source: str) -> bytes:

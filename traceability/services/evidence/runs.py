@@ -30,7 +30,7 @@ from django.utils import timezone
 from qms.bulk import insert_many, wide_batches
 from qms.errors import Forbidden, InvalidInput
 from qms.models import ApiToken
-from qms.roles import Scope, user_write_scopes, write_scopes
+from qms.roles import Scope, scope_refusal
 from qms.services import AuditEntry, audit_record_many
 from traceability.graph.load import releases_bound_to
 from traceability.graph.model import without_gc
@@ -158,14 +158,9 @@ def review_scope_check(*, actor: User | None, token: ApiToken | None, status: st
     system (a management command run on the server). Forbidden otherwise, naming ``where``."""
     if status not in REVIEWED_STATUSES or actor is None:
         return
-    role_scopes = user_write_scopes(actor)
-    if Scope.APPROVALS in write_scopes(actor, token.scopes if token is not None else None):
+    lacking = scope_refusal(actor, Scope.APPROVALS, token.scopes if token is not None else None)
+    if lacking is None:
         return
-    lacking = (
-        "this API token lacks the scope 'approvals'"
-        if token is not None and Scope.APPROVALS in role_scopes
-        else f"{actor.get_username()}'s role may not write approvals"
-    )
     raise Forbidden(
         f"{where}: {status} is a review decision and needs the 'approvals' scope (a quality manager); {lacking}",
         code="review_forbidden",
