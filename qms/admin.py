@@ -5,6 +5,7 @@ Every write made here goes through a service or is audited by ``AuditedAdmin``.
 """
 
 import copy
+from collections.abc import Mapping
 from typing import Any
 
 from django import forms
@@ -18,6 +19,7 @@ from django.forms.models import model_to_dict
 from django.http import HttpRequest
 
 from qms.errors import DomainError, Forbidden
+from qms.forms import JSONField
 from qms.models import ApiToken, AuditEvent, Signature
 from qms.roles import Role, Scope, acting_user, role_names, user_roles, user_write_scopes
 from qms.services import audit_record, token_revoke, user_role_set
@@ -42,10 +44,17 @@ def _json_safe(data: dict[str, Any]) -> dict[str, Any]:
     return safe
 
 
+# JSON fields refuse, on the form, the text the database cannot store (NUL, lone surrogates).
+JSON_FORM_FIELD: Mapping[type[models.Field[Any, Any]], Mapping[str, Any]] = {
+    models.JSONField: {"form_class": JSONField}
+}
+
+
 class RoleAdmin(admin.ModelAdmin):
     """Everyone with a role views; writing needs ``write_scope`` (None: read-only)."""
 
     write_scope: str | None = None
+    formfield_overrides = JSON_FORM_FIELD
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return _has_role(request)
@@ -70,6 +79,7 @@ class RoleAdmin(admin.ModelAdmin):
 
 class RoleInline(admin.TabularInline):
     write_scope: str | None = None
+    formfield_overrides = JSON_FORM_FIELD
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return _has_role(request)
