@@ -48,10 +48,39 @@ def json_too_deep(source: str) -> InvalidInput:
     return InvalidInput(f"{source}: nested too deeply to be read", code="json_invalid")
 
 
+def _unstorable(value: str) -> bool:
+    # str.isascii() is a flag lookup: an ASCII string can only hold a NUL, found by memchr
+    return "\x00" in value if value.isascii() else UNSTORABLE.search(value) is not None
+
+
+def _needs_naming(data: Any) -> bool:
+    """The fast pass: does ``data`` hold unstorable text or nest too deeply? No paths built."""
+    if isinstance(data, str):
+        return _unstorable(data)
+    stack: list[tuple[Any, int]] = [(data, 0)] if isinstance(data, (dict, list)) else []
+    while stack:
+        value, depth = stack.pop()
+        if depth >= JSON_MAX_DEPTH:
+            return True
+        children = value.values() if isinstance(value, dict) else value
+        if isinstance(value, dict) and any(_unstorable(key) for key in value if isinstance(key, str)):
+            return True
+        for child in children:
+            if isinstance(child, str):
+                if _unstorable(child):
+                    return True
+            elif isinstance(child, (dict, list)):
+                stack.append((child, depth + 1))
+    return False
+
+
 def data_check(data: Any, *, source: str = "request body") -> None:
     """Refuse a decoded JSON value holding unstorable text (in a value or a key) or nested deeper
     than JSON_MAX_DEPTH, naming the first such field (``results[3].test_id``; ``source`` for the
-    value itself). Iterative: it never recurses, whatever the depth."""
+    value itself). Iterative: it never recurses, whatever the depth. A fast pass decides; only a
+    refused value is walked again to name the field."""
+    if not _needs_naming(data):
+        return
     stack: list[tuple[str, Any, int]] = [("", data, 0)]
     while stack:
         path, value, depth = stack.pop()

@@ -14,7 +14,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 VIOLATION_LISTENER = """
 window.__cspViolations = [];
 document.addEventListener("securitypolicyviolation", (event) => {
-  window.__cspViolations.push(`${event.violatedDirective}: ${event.blockedURI || "inline"} (${event.sourceFile}:${event.lineNumber})`);
+  const where = `${event.sourceFile}:${event.lineNumber}`;
+  window.__cspViolations.push(`${event.violatedDirective}: ${event.blockedURI || "inline"} (${where})`);
 });
 """
 

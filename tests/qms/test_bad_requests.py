@@ -360,6 +360,18 @@ def test_page_forms_with_a_nul_are_a_plain_400(small_graph, qm, developer):
     assert Release.objects.get().state == "draft"
 
 
+def test_admin_forms_with_a_nul_are_a_plain_400(small_graph, staff_qm):
+    item = small_graph["SRS-1"]
+    before = db_counts()
+    response = staff_qm.post(
+        f"/admin/traceability/item/{item.pk}/change/", {"title": "New\x00title", "kind": item.kind}
+    )
+    assert_refused(response, "form field 'title'", "title")
+    response = staff_qm.post("/admin/qms/apitoken/add/", {"name": "ci\x00", "user": item.created_by_id})
+    assert_refused(response, "form field 'name'", "name")
+    assert db_counts() == before
+
+
 @pytest.mark.parametrize("escape", ["\\u0000", "\\ud800"], ids=["nul", "lone-surrogate"])
 def test_admin_json_fields_refuse_unstorable_text_on_the_form(small_graph, staff_qm, escape):
     item = small_graph["RISK-1"]
