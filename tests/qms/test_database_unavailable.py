@@ -83,7 +83,7 @@ def test_connection_health_checks_are_on():
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="a server connection to drop: PostgreSQL only")
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # like the other transaction tests
 @pytest.mark.parametrize("health_checks", [True, False])
 def test_the_first_request_after_a_dropped_connection_reconnects(small_graph, developer, health_checks):
     """A persistent connection (DB_CONN_MAX_AGE) that the server dropped, e.g. on a restart."""
