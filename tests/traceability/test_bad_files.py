@@ -2,7 +2,7 @@
 nothing is written: JUnit XML (990 nested suites, unknown encodings), XLSX (false dimensions, zip
 bombs that declare or hide their size), CSV (NUL bytes), over the API and the commands.
 
-Every file is built here, at test time, and is small on disk (the 524 MB bomb is 1.6 MB).
+Every file is built here, at test time, and is small on disk (the bomb that inflates to 524 MB is 1.9 MB).
 """
 
 import io
@@ -207,7 +207,7 @@ BOMB_CHUNK = (ROW_XML * (1024 * 1024 // len(ROW_XML) + 1))[: 1024 * 1024]
 
 @pytest.fixture(scope="module")
 def zip_bomb() -> bytes:
-    """A valid workbook whose sheet part inflates to 524 MB and says so: 1.6 MB on disk."""
+    """A valid workbook whose sheet part inflates to 524 MB and says so: 1.9 MB on disk."""
     data = workbook_bytes([HEADER, ["SYS-1", "system_requirement", "A"]])
     crc = 0
     for _ in range(524):

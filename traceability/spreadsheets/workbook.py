@@ -5,7 +5,7 @@ An XLSX file is a zip archive of XML parts. Before openpyxl reads anything:
 - the archive's entries are counted (at most ``MAX_ENTRIES``; a workbook has a dozen) and must be
   stored or deflated (what Excel and LibreOffice write);
 - the sizes the entries declare once inflated are added up: over ``IMPORT_MAX_BYTES`` (env
-  ``IMPORT_MAX_MB``) the file is refused, so a 1.6 MB zip bomb that inflates to 524 MB is never
+  ``IMPORT_MAX_MB``) the file is refused, so a 2 MB zip bomb that inflates to 524 MB is never
   inflated;
 - every deflated entry is inflated once, in 1 MB steps, and must end exactly at the size it
   declares: an entry that lies about its size (declares 2 KB, inflates to 524 MB) is refused at
