@@ -146,6 +146,8 @@ def gunicorn_start(url: str, port: int, workers: int, threads: int, log: Any) ->
         "DJANGO_SETTINGS_MODULE": "qms.settings",
         "DB_CONN_MAX_AGE": "60",
         "LOG_LEVEL": "WARNING",
+        "SECURE_SSL_REDIRECT": "0",  # plain HTTP on 127.0.0.1
+        "SECURE_COOKIES": "0",
     }
     env.pop("DEBUG", None)
     command = [

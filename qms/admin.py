@@ -8,6 +8,7 @@ read-only. Every write made here goes through a service or is audited by ``Audit
 """
 
 import copy
+from collections.abc import Mapping
 from typing import Any
 
 import django_tasks_db.admin
@@ -23,6 +24,7 @@ from django.http import HttpRequest
 from django_tasks_db.models import DBTaskResult
 
 from qms.errors import DomainError, Forbidden
+from qms.forms import JSONField
 from qms.models import ApiToken, AuditEvent, Signature
 from qms.roles import Role, acting_user, manages_accounts, role_names, user_roles, user_write_scopes
 from qms.services import audit_record, token_revoke, user_role_set
@@ -51,12 +53,19 @@ def _in_scope(request: HttpRequest, scope: str | None) -> bool:
     return _has_role(request) and scope is not None and scope in user_write_scopes(request.user)
 
 
+# JSON fields refuse, on the form, the text the database cannot store (NUL, lone surrogates).
+JSON_FORM_FIELD: Mapping[type[models.Field[Any, Any]], Mapping[str, Any]] = {
+    models.JSONField: {"form_class": JSONField}
+}
+
+
 class RoleAdmin(admin.ModelAdmin):
     """Everyone with a role views; adding and changing need ``write_scope`` (None: read-only);
     deleting needs ``delete_scope`` (None, the default: nobody deletes, not even a superuser)."""
 
     write_scope: str | None = None
     delete_scope: str | None = None
+    formfield_overrides = JSON_FORM_FIELD
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return _has_role(request)
@@ -82,6 +91,7 @@ class RoleInline(admin.TabularInline):
 
     write_scope: str | None = None
     delete_scope: str | None = None
+    formfield_overrides = JSON_FORM_FIELD
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return _has_role(request)

@@ -7,12 +7,16 @@ AUDIT_KEY      keys the audit trail and the records' seals; required unless DEBU
 AUDIT_CHECKPOINT_KEY_FILE / AUDIT_CHECKPOINT_DIR / AUDIT_CHECKPOINT_URL  signed checkpoints of the trail
 ALLOWED_HOSTS  comma-separated (default: localhost names)
 TASKS_BACKEND  "immediate" (default: background jobs run in the request) or "database" (db_worker)
+SECURE_*       HTTPS: SSL redirect, HSTS, the proxy's TLS header (see "HTTPS and security headers")
+The README's configuration table lists them all, with the production environment.
 """
 
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -23,6 +27,47 @@ def env_bool(name: str, default: bool = False) -> bool:
     if value is None:
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a whole number, got {value!r}") from exc
+
+
+def env_megabytes(name: str, default: float) -> int:
+    """A size in MB (decimals allowed) as bytes."""
+    value = os.environ.get(name, "").strip()
+    try:
+        megabytes = float(value) if value else default
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a number of megabytes, got {value!r}") from exc
+    return int(megabytes * 1024 * 1024)
+
+
+def env_proxy_ssl_header(name: str) -> tuple[str, str] | None:
+    """The header (and value) by which the TLS-terminating proxy says a request came over HTTPS.
+
+    Unset, empty or ``0``: none (``request.is_secure()`` trusts only the connection itself). ``1``:
+    the usual ``X-Forwarded-Proto: https``. Otherwise a header name, in WSGI or HTTP spelling,
+    optionally with the value: ``HTTP_X_FORWARDED_PROTO``, ``X-Forwarded-Proto``,
+    ``X-Forwarded-Scheme=https``. Only set it when the proxy always sets (or strips) that header.
+    """
+    value = os.environ.get(name, "").strip()
+    if value.lower() in {"", "0", "false", "no", "off"}:
+        return None
+    if value.lower() in {"1", "true", "yes", "on"}:
+        return ("HTTP_X_FORWARDED_PROTO", "https")
+    header, _, expected = value.partition("=")
+    header = header.strip().upper().replace("-", "_")
+    header = header if header.startswith("HTTP_") else f"HTTP_{header}"
+    if not re.fullmatch(r"HTTP_[A-Z0-9_]+", header):
+        raise ImproperlyConfigured(f"{name} must be 1 or a header name such as X-Forwarded-Proto, got {value!r}")
+    return (header, expected.strip() or "https")
 
 
 DEBUG = env_bool("DEBUG")
@@ -71,6 +116,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "django_tasks",
     "django_tasks_db",
     "qms",
@@ -82,6 +128,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "qms.middleware.RequestCheckMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -112,7 +161,10 @@ WSGI_APPLICATION = "qms.wsgi.application"
 DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "0")),
+        conn_max_age=env_int("DB_CONN_MAX_AGE", 0),
+        # A kept connection is checked before a request uses it: the first request after the
+        # database restarted (or dropped the connection) reconnects instead of failing.
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -157,6 +209,53 @@ SESSION_COOKIE_SECURE = not DEBUG and env_bool("SECURE_COOKIES", True)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
 
+# HTTPS and security headers. Without DEBUG: HTTP is redirected to HTTPS and HSTS is sent for a
+# year (browsers only honour it over HTTPS, so plain-HTTP trials just need SECURE_SSL_REDIRECT=0).
+# Behind a TLS-terminating proxy set SECURE_PROXY_SSL_HEADER, or every request looks like HTTP
+# and is redirected again and again. Preload is a commitment of the whole domain: opt in.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_PROXY_SSL_HEADER = env_proxy_ssl_header("SECURE_PROXY_SSL_HEADER")
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+# Content-Security-Policy (django-csp): everything from this origin, no inline script or style
+# (pages, the admin and the API docs load theirs from static files), no plugins, no framing.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],  # the API docs' icons are data: URLs in their style sheet
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+# Permissions-Policy (django-permissions-policy): no page of the app uses these browser features.
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "hid",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "serial",
+        "usb",
+    )
+}
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "qms.api.authentication.ApiTokenAuthentication",
@@ -169,6 +268,11 @@ REST_FRAMEWORK = {
         "django_filters.rest_framework.DjangoFilterBackend",
         "qms.api.filters.OrderingFilter",
         "qms.api.filters.SearchFilter",
+    ],
+    "DEFAULT_PARSER_CLASSES": [  # DRF's, refusing NUL, lone surrogates and deep nesting (400)
+        "qms.api.parsers.JSONParser",
+        "qms.api.parsers.FormParser",
+        "qms.api.parsers.MultiPartParser",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "qms.api.exceptions.exception_handler",
@@ -185,6 +289,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # No validator badge: it would load an image from swagger.io (and the CSP refuses it).
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # One schema name per choice set used by several fields (item kinds on items and link ends, …).
@@ -218,7 +324,13 @@ LOGGING = {
 }
 
 # Evidence uploads (JUnit XML, commit batches, webhook payloads): larger bodies are refused with 400.
-EVIDENCE_MAX_UPLOAD_BYTES = int(float(os.environ.get("EVIDENCE_MAX_UPLOAD_MB", "20")) * 1024 * 1024)
+EVIDENCE_MAX_UPLOAD_BYTES = env_megabytes("EVIDENCE_MAX_UPLOAD_MB", 20)
 # Files in one multipart upload (Surefire writes one file per test class); Django's default is 100.
-EVIDENCE_MAX_UPLOAD_FILES = int(os.environ.get("EVIDENCE_MAX_UPLOAD_FILES", "1000"))
+EVIDENCE_MAX_UPLOAD_FILES = env_int("EVIDENCE_MAX_UPLOAD_FILES", 1000)
 DATA_UPLOAD_MAX_NUMBER_FILES = EVIDENCE_MAX_UPLOAD_FILES
+# The whole body of one request, files included (Django's DATA_UPLOAD_MAX_MEMORY_SIZE does not
+# count files): larger ones are refused with 400 before anything is read (qms.middleware).
+REQUEST_MAX_BYTES = env_megabytes("REQUEST_MAX_MB", 100)
+# A spreadsheet import: a CSV file, or an XLSX workbook's content once inflated (a zip bomb is
+# refused before it is inflated).
+IMPORT_MAX_BYTES = env_megabytes("IMPORT_MAX_MB", 100)

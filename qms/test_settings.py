@@ -16,3 +16,4 @@ if not os.environ.get("AUDIT_CHECKPOINT_KEY") and not os.environ.get("AUDIT_CHEC
     from qms.integrity.keys import private_key_pem
 
     AUDIT_CHECKPOINT_KEY = private_key_pem().decode()
+SECURE_SSL_REDIRECT = False  # the test client speaks plain HTTP; tests/qms/test_deploy.py checks production's

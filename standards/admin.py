@@ -34,6 +34,9 @@ class StandardAdmin(AuditedAdmin):
     inlines = [ClauseInline]
 
 
+CLAUSE_INDENT_LEVELS = 8  # deeper clauses are indented as much as level 8 (standards/admin.css)
+
+
 @admin.register(Clause)
 class ClauseAdmin(AuditedAdmin):
     """Clauses are edited or retired (``is_active``), never deleted: clause evidence refers to them."""
@@ -55,11 +58,13 @@ class ClauseAdmin(AuditedAdmin):
     readonly_fields = ["standard", "number", "parent", "position", "depth", "is_heading"]
     list_per_page = 200
 
+    class Media:
+        css = {"all": ["standards/admin.css"]}  # the indentation classes (no inline style under the CSP)
+
     @admin.display(description="Clause", ordering="position")
     def indented(self, clause: Clause) -> str:
-        return format_html(
-            '<span style="padding-left:{}em">{} {}</span>', clause.depth * 1.5, clause.number, clause.title
-        )
+        depth = min(clause.depth, CLAUSE_INDENT_LEVELS)
+        return format_html('<span class="clause-depth-{}">{} {}</span>', depth, clause.number, clause.title)
 
     @admin.display(boolean=True, description="A")
     def class_a(self, clause: Clause) -> bool:

@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from qms.errors import InvalidInput
+from qms.inputs import text_problem
 from standards.models import MappingKind, SafetyClass, StandardKind
 
 MAPPINGS_FILE = "mappings.yaml"
@@ -85,6 +86,9 @@ def _text(path: Path, entry: str, data: dict[str, Any], key: str, *, required: b
         return ""
     if not isinstance(value, str):
         raise CatalogueError(path, entry, f"'{key}' must be a string (quote it), got {value!r}")
+    problem = text_problem(value)
+    if problem is not None:  # "\0" or "\uD800" in a double-quoted YAML string
+        raise CatalogueError(path, entry, f"'{key}' {problem}")
     value = value.strip()
     if required and not value:
         raise CatalogueError(path, entry, f"'{key}' must not be empty")

@@ -1,14 +1,19 @@
 """One error shape for the whole API: ``{"error": code, "detail": message, ...}``."""
 
+import logging
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
+from django.http import HttpResponseBase
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from qms.errors import DomainError
+from qms.views import DATABASE_ERRORS, database_unavailable
+
+logger = logging.getLogger("qms.api")
 
 
 def _first_message(detail: Any) -> str:
@@ -22,7 +27,7 @@ def _first_message(detail: Any) -> str:
     return str(detail)
 
 
-def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+def exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponseBase | None:
     if isinstance(exc, DomainError):
         return Response(exc.as_dict(), status=exc.status_code)
     if isinstance(exc, DjangoValidationError):
@@ -31,6 +36,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             {"error": "invalid", "detail": _first_message(detail), "fields": detail},
             status=status.HTTP_400_BAD_REQUEST,
         )
+    if isinstance(exc, DATABASE_ERRORS):
+        logger.error("database unavailable: %s", exc, exc_info=exc)
+        return database_unavailable(api=True)
     if isinstance(exc, IntegrityError):
         # A constraint refused the write: almost always a concurrent request that got there first
         # (the services check the same rules before writing). The transaction was rolled back.

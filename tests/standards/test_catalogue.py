@@ -157,6 +157,18 @@ def test_a_malformed_file_names_file_and_entry_and_loads_nothing(catalogue_copy)
         ("mappings.yaml", "iec-62304-2015:4.2", "iec-62304-2015:99.9", "has no clause '99.9'"),
         ("21-cfr-11.yaml", "clauses:", "clauses: oops\nold_clauses:", "unknown key 'old_clauses'"),
         ("iso-13485.yaml", "slug: iso-13485-2016", "slug: [", "not valid YAML"),
+        (
+            "iec-62304.yaml",
+            "title: Quality management system",
+            'title: "Quality\\0system"',
+            r"clause 4.1: 'title' contains a NUL character \(U\+0000\), which cannot be stored",
+        ),
+        (
+            "iec-62304.yaml",
+            "title: Quality management system",
+            'title: "Quality\\uD800system"',
+            r"clause 4.1: 'title' contains a lone surrogate \(U\+D800\), which is not text",
+        ),
     ],
 )
 def test_catalogue_errors(catalogue_copy, filename, old, new, expected):

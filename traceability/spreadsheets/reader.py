@@ -6,6 +6,11 @@ what only the database knows (kinds of existing items, link rules, cycles, claus
 
 A column the file does not have is left alone on import (the item keeps what it has); a column
 it has sets the value, an empty cell included (no links of that type, no text, no attribute).
+
+Untrusted files are read within bounds: a file over ``IMPORT_MAX_BYTES`` (env ``IMPORT_MAX_MB``)
+is refused before it is read, an XLSX workbook as ``workbook.py`` says (zip bombs, false
+dimensions), and a cell holding a NUL character or a lone surrogate (a CSV's NUL byte, an XLSX
+``_x0000_``) is refused naming its row and column.
 """
 
 import csv
@@ -17,7 +22,10 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
+
 from qms.errors import InvalidInput
+from qms.inputs import text_problem
 from traceability.services.imports import ItemRow, RowError
 from traceability.spreadsheets.columns import (
     ALL_COLUMNS,
@@ -28,6 +36,7 @@ from traceability.spreadsheets.columns import (
     header_normalise,
     key_list_split,
 )
+from traceability.spreadsheets.workbook import MAX_COLUMNS, MAX_ROWS, first_sheet_open
 
 _XLSX_UNESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 Records = Iterable[tuple[int, list[str]]]
@@ -49,6 +58,14 @@ def sheet_read(path: Path) -> Sheet:
     if suffix not in (".csv", ".xlsx"):
         raise InvalidInput(f"{path.name}: import a .csv or .xlsx file", code="file_type", file=str(path))
     try:
+        size = path.stat().st_size
+        if size > settings.IMPORT_MAX_BYTES:
+            raise InvalidInput(
+                f"{path.name}: {size} bytes is over the import limit of {settings.IMPORT_MAX_BYTES} bytes "
+                "(IMPORT_MAX_MB); nothing was read",
+                code="too_large",
+                file=str(path),
+            )
         data = path.read_bytes()
     except FileNotFoundError as exc:
         raise InvalidInput(f"{path}: no such file", code="file_missing", file=str(path)) from exc
@@ -122,17 +139,35 @@ def _xlsx_cell(cell: Any, row: int, column: str, source: str) -> str:
     return str(value)
 
 
-def xlsx_records(data: bytes, source: str) -> Iterator[tuple[int, list[str]]]:
-    from openpyxl import load_workbook
+def _xlsx_rows(sheet: Any, source: str) -> list[Any]:
+    """The sheet's rows as it holds them, refused at the first row past MAX_ROWS or MAX_COLUMNS."""
+    from openpyxl.utils import get_column_letter
 
+    rows = []
     try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-        sheet = workbook.worksheets[0]
-        rows = list(sheet.iter_rows())
+        for number, cells in enumerate(sheet.iter_rows(), start=1):
+            if number > MAX_ROWS:
+                raise RowError(number, "-", f"an import sheet has at most {MAX_ROWS} rows", source=source)
+            if len(cells) > MAX_COLUMNS:
+                raise RowError(
+                    number,
+                    get_column_letter(len(cells)),
+                    f"the row has cells up to column {get_column_letter(len(cells))}; an import sheet has at most "
+                    f"{MAX_COLUMNS} columns (delete the cells right of the table)",
+                    source=source,
+                )
+            rows.append(cells)
+    except InvalidInput:
+        raise
     except Exception as exc:  # a damaged workbook fails in many ways inside openpyxl
         raise InvalidInput(
             f"{source}: not a readable XLSX workbook ({exc.__class__.__name__}: {exc})", code="file_invalid"
         ) from exc
+    return rows
+
+
+def xlsx_records(data: bytes, source: str) -> Iterator[tuple[int, list[str]]]:
+    rows = _xlsx_rows(first_sheet_open(data, source), source)
     header: list[str] = []
     for number, cells in enumerate(rows, start=1):
         if number == 1:
@@ -173,6 +208,8 @@ def sheet_from_records(records: Records, *, source: str) -> Sheet:
     first = next(iterator, None)
     if first is None or not any(cell.strip() for cell in first[1]):
         raise InvalidInput(f"{source}: the file is empty (no header row)", code="file_empty")
+    for position, cell in enumerate(first[1]):
+        _storable(cell, first[0], f"#{position + 1}", source)
     columns = _header(first[1], source)
     present = [column for column in columns if column is not None]
     rows: list[ItemRow] = []
@@ -182,6 +219,7 @@ def sheet_from_records(records: Records, *, source: str) -> Sheet:
         values: dict[str, str] = {}
         for position, cell in enumerate(cells):
             column = columns[position] if position < len(columns) else None
+            _storable(cell, number, column or f"#{position + 1}", source)
             if column is None:
                 if cell.strip():
                     raise RowError(number, f"#{position + 1}", "a value in a column without a header", source=source)
@@ -191,6 +229,12 @@ def sheet_from_records(records: Records, *, source: str) -> Sheet:
     if not rows:
         raise InvalidInput(f"{source}: the file has a header row but no items", code="file_empty")
     return Sheet(rows=rows, columns=present)
+
+
+def _storable(cell: str, row: int, column: str, source: str) -> None:
+    problem = text_problem(cell) if cell else None
+    if problem is not None:
+        raise RowError(row, column, problem, source=source)
 
 
 def _item_row(number: int, values: dict[str, str], present: list[str]) -> ItemRow:

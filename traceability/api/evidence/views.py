@@ -8,11 +8,11 @@ from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
-from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from qms.api.parsers import JSONParser, MultiPartParser
 from qms.api.permissions import request_token
 from qms.errors import InvalidInput
 from qms.roles import Scope, acting_user

@@ -1,8 +1,9 @@
 """Push webhooks: GitHub (``X-Hub-Signature-256``) and GitLab (``X-Gitlab-Token``).
 
-They authenticate by the product's webhook secret, not by a user: no session, no token. The
-header is checked before anything else (missing → 401), then the product (unknown → 404), then
-the secret (wrong → 403). Only then is the body read as JSON.
+They authenticate by the product's webhook secret, not by a user: no session, no token. After
+the request-level checks (body size, NUL characters: ``qms.middleware``), the header is checked
+first (missing → 401), then the product (unknown → 404), then the secret (wrong → 403). Only
+then is the body read as JSON (``qms.inputs.json_loads``: no NUL, no lone surrogate).
 """
 
 from typing import Any

@@ -2,8 +2,11 @@
 jest-junit and go-junit-report.
 
 The XML is parsed with defusedxml: a DTD, an entity declaration (entity expansion, external
-entities) or a file over ``EVIDENCE_MAX_UPLOAD_BYTES`` is refused with the reason, before
-anything is stored. The root is ``<testsuites>`` or a bare ``<testsuite>``; suites may nest.
+entities), an encoding Python does not know or a file over ``EVIDENCE_MAX_UPLOAD_BYTES`` is
+refused with the reason, before anything is stored. The root is ``<testsuites>`` or a bare
+``<testsuite>``; suites may nest, up to ``SUITE_MAX_DEPTH`` levels (990 nested suites are a
+refusal, not a ``RecursionError``). XML itself cannot carry a NUL character or a lone surrogate
+(not even as ``&#0;``): expat refuses both as not well-formed.
 
 Each ``<testcase>`` becomes a :class:`CaseInput` (``title`` is the test name; ``requirement_keys``
 come from a ``requirements`` property; ``texts`` are searched for keys) with a stable identifier
@@ -43,6 +46,7 @@ from traceability.services.evidence.references import keys_listed
 MESSAGE_LIMIT = 2_000
 OUTPUT_LIMIT = 8_000
 IDENTIFIER_LIMIT = 500
+SUITE_MAX_DEPTH = 50  # real reports nest two or three <testsuite> levels
 BODY_SEARCH_LIMIT = 4_096  # of a failure / error / skipped element's text, searched for requirement keys
 REQUIREMENT_PROPERTIES = frozenset({"requirements", "requirement"})
 TEXT_PROPERTIES = frozenset({"docstring", "description"})
@@ -107,6 +111,12 @@ def xml_parse(data: bytes, *, source: str) -> Element:
         raise InvalidInput(f"{source}: not well-formed XML ({exc})", code="xml_invalid", file=source) from exc
     except ValueError as exc:
         raise InvalidInput(f"{source}: cannot be read as XML ({exc})", code="xml_invalid", file=source) from exc
+    except LookupError as exc:  # <?xml encoding="…"?> names an encoding Python does not know
+        raise InvalidInput(
+            f"{source}: the XML declaration names an encoding that cannot be read ({exc}); write UTF-8",
+            code="xml_invalid",
+            file=source,
+        ) from exc
 
 
 def _tag(element: Element) -> str:
@@ -285,7 +295,21 @@ def _case(element: Element, flavour: str, inherited_keys: list[str]) -> CaseInpu
     )
 
 
-def _walk(suite: Element, flavour: str, inherited: list[str], cases: list[CaseInput], times: list[Any]) -> None:
+def _walk(
+    suite: Element,
+    flavour: str,
+    inherited: list[str],
+    cases: list[CaseInput],
+    times: list[Any],
+    source: str,
+    depth: int,
+) -> None:
+    if depth > SUITE_MAX_DEPTH:
+        raise InvalidInput(
+            f"{source}: <testsuite> elements nested more than {SUITE_MAX_DEPTH} levels deep",
+            code="junit_invalid",
+            file=source,
+        )
     keys = list(inherited)
     for prop, value in _properties(suite):
         if prop.lower() in REQUIREMENT_PROPERTIES:
@@ -296,7 +320,7 @@ def _walk(suite: Element, flavour: str, inherited: list[str], cases: list[CaseIn
     for child in suite:
         tag = _tag(child)
         if tag == "testsuite":
-            _walk(child, flavour, keys, cases, times)
+            _walk(child, flavour, keys, cases, times, source, depth + 1)
         elif tag == "testcase":
             cases.append(_case(child, flavour, keys))
 
@@ -316,11 +340,11 @@ def junit_parse(data: bytes, *, source: str = "upload") -> JunitFile:
     cases: list[CaseInput] = []
     times: list[tuple[datetime, datetime]] = []
     if tag == "testsuite":
-        _walk(root, flavour, [], cases, times)
+        _walk(root, flavour, [], cases, times, source, 1)
     else:
         for child in root:
             if _tag(child) == "testsuite":
-                _walk(child, flavour, [], cases, times)
+                _walk(child, flavour, [], cases, times, source, 1)
             elif _tag(child) == "testcase":
                 cases.append(_case(child, flavour, []))
     return JunitFile(

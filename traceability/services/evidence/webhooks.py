@@ -7,7 +7,6 @@ from an unverified body.
 
 import hashlib
 import hmac
-import json
 import secrets
 from typing import Any
 from urllib.parse import parse_qs
@@ -17,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from qms.errors import Forbidden, InvalidInput, Unauthenticated
+from qms.inputs import json_loads
 from qms.services import audit_record
 from traceability.models import Product, WebhookSecret
 from traceability.services.evidence.commits import CommitInput, commit_inputs_parse
@@ -93,7 +93,7 @@ def webhook_payload(body: bytes, content_type: str = "") -> dict[str, Any]:
             )
         body = fields["payload"][0].encode()
     try:
-        payload = json.loads(body)
+        payload = json_loads(body, source="the webhook body")
     except (UnicodeDecodeError, ValueError) as exc:
         raise InvalidInput(f"the webhook body is not JSON ({exc}); {JSON_HINT}", code="payload_invalid") from exc
     if not isinstance(payload, dict):
