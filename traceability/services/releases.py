@@ -17,6 +17,7 @@ from qms.errors import Conflict, Forbidden, InvalidInput
 from qms.models import Signature, SignatureMeaning
 from qms.roles import Scope, user_write_scopes
 from qms.services import audit_record, signature_apply
+from qms.services.accounts import signing_attempt
 from traceability.graph.gaps import gaps_find
 from traceability.graph.load import (
     BaselineCorrupt,
@@ -230,8 +231,17 @@ def _signable(release: Release, *, signer: User, states: tuple[str, ...], what: 
     return release, content, sha256
 
 
+@signing_attempt
 @transaction.atomic
-def release_sign(*, release: Release, signer: User, password: str, meaning: str, comment: str = "") -> Signature:
+def release_sign(
+    *,
+    release: Release,
+    signer: User,
+    password: str,
+    meaning: str,
+    comment: str = "",
+    client_address: str | None = None,
+) -> Signature:
     """Add a signature (e.g. a review) to a frozen, approved or released release's baseline,
     without changing its state."""
     release, _, sha256 = _signable(
@@ -250,9 +260,11 @@ def release_sign(*, release: Release, signer: User, password: str, meaning: str,
         record_hash=sha256,
         comment=comment,
         scope=release.product.key,
+        client_address=client_address,
     )
 
 
+@signing_attempt
 @transaction.atomic
 def release_approve(
     *,
@@ -261,6 +273,7 @@ def release_approve(
     password: str,
     meaning: str = SignatureMeaning.APPROVAL,
     comment: str = "",
+    client_address: str | None = None,
 ) -> Release:
     """The manufacturer's release approval (RegOps gate G5): a Part 11 signature over the
     baseline's SHA-256 by a user with the ``approvals`` scope; moves a frozen release to approved.
@@ -301,6 +314,7 @@ def release_approve(
         record_hash=sha256,
         comment=comment,
         scope=release.product.key,
+        client_address=client_address,
     )
     _move(release, ReleaseState.APPROVED, signer)
     release.save(update_fields=["state", "state_changed_at", "state_changed_by"])
