@@ -98,6 +98,8 @@ def test_five_wrong_passwords_lock_the_account_then_the_cool_off_ends_it(qm):
         "locked_until": locked_until.isoformat(),
         "after": "sign-in",
     }
+    assert AccessAttempt.objects.count() == 1
+    assert "guess" not in AccessAttempt.objects.get().post_data  # axes masks the passwords it records
 
     # the right password is refused now, and so are 15 more guesses, which do not move the end
     before = AuditEvent.objects.count()
@@ -229,7 +231,7 @@ def test_the_approval_page_and_endpoint_refuse_a_locked_account(api_client, clie
     assert Release.objects.get().state == "frozen" and not Signature.objects.exists()
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # as the other committing tests
 def test_a_refused_signature_is_recorded_after_the_signing_transaction_rolled_back(product, qm):
     """Committed for real (no test transaction around it): the refusal and the count survive."""
     release = release_freeze(product=product, version="1.0", actor=qm)
