@@ -65,17 +65,20 @@ def lockout_response(request: HttpRequest, original_response: Any = None, creden
     return render(
         request,
         "registration/login.html",
-        sign_in_context(request) | {"locked_until": when(locked_until) if locked_until else None, "username": username},
+        sign_in_context()
+        | {
+            "locked_until": when(locked_until) if locked_until else None,
+            "next": request.POST.get("next", ""),  # LoginView checks it when the form is sent again
+        },
         status=403,
     )
 
 
-def sign_in_context(request: HttpRequest) -> dict[str, Any]:
+def sign_in_context() -> dict[str, Any]:
     """What the sign-in page tells: the idle timeout and how a forgotten password is reset."""
     return {
         "idle_minutes": f"{settings.SESSION_IDLE_MINUTES:g}",
         "reset_by_email": settings.PASSWORD_RESET_BY_EMAIL,
-        "next": request.POST.get("next") or request.GET.get("next", ""),
     }
 
 

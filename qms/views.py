@@ -38,7 +38,7 @@ class SignInView(LoginView):
     """Django's sign-in page, saying when an idle session ends and how to get a new password."""
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        return super().get_context_data(**kwargs) | sign_in_context(self.request)
+        return super().get_context_data(**kwargs) | sign_in_context()
 
 
 class PasswordChangePage(PasswordChangeView):

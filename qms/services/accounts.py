@@ -68,7 +68,7 @@ def _locked_out_entry(*, username: str, address: str | None, state: LockState, v
             "client_address": address,
             "failures": state.failures,
             "locked_until": state.locked_until.isoformat(),
-            "after": via,
+            "last_failure": via,  # the kind of failure that locked it: sign-in or signature
         },
         note=f"locked until {when(state.locked_until)}",
     )

@@ -96,7 +96,7 @@ def test_five_wrong_passwords_lock_the_account_then_the_cool_off_ends_it(qm):
         "client_address": ADDRESS,
         "failures": 5,
         "locked_until": locked_until.isoformat(),
-        "after": "sign-in",
+        "last_failure": "sign-in",
     }
     assert AccessAttempt.objects.count() == 1
     assert "guess" not in AccessAttempt.objects.get().post_data  # axes masks the passwords it records
@@ -198,7 +198,7 @@ def test_25_wrong_signing_passwords_then_the_right_one_is_refused(api_client, qm
         "DEMO",
         "quinn review DEMO 1.0",
     )
-    assert events[5].after["after"] == "signature"
+    assert events[5].after["last_failure"] == "signature"
     assert sign_in("quinn", "quinn-pw").response.status_code == 403  # the lock holds for sign-in too
 
     cool_off_passes()
