@@ -23,11 +23,13 @@ from django.forms.models import model_to_dict
 from django.http import HttpRequest
 from django_tasks_db.models import DBTaskResult
 
-from qms.errors import DomainError, Forbidden
+from qms.errors import DomainError, Forbidden, InvalidInput
 from qms.forms import JSONField
+from qms.lockout import annotated_lock_state, users_with_lock_state, when
 from qms.models import ApiToken, AuditEvent, Signature
 from qms.roles import Role, acting_user, manages_accounts, role_names, user_roles, user_write_scopes
 from qms.services import audit_record, token_revoke, user_role_set
+from qms.services.accounts import account_unlock, signer_name_check
 from qms.services.users import active_change_check, user_active_set, user_create, user_password_set, user_update
 
 
@@ -210,14 +212,32 @@ def _roles_field(*, required: bool) -> forms.MultipleChoiceField:
     )
 
 
-class UserAddForm(AdminUserCreationForm):
+class SignerNameFormMixin(forms.BaseForm):
+    """The services' rule that a role that signs needs a full name, shown on the form."""
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        instance = getattr(self, "instance", None)
+        try:
+            signer_name_check(
+                username=str(data.get("username") or getattr(instance, "username", "")),
+                first_name=data.get("first_name", getattr(instance, "first_name", "")),
+                last_name=data.get("last_name", getattr(instance, "last_name", "")),
+                roles=data.get("roles") or [],
+            )
+        except InvalidInput as exc:
+            self.add_error(exc.context.get("field", "first_name"), exc.message)
+        return data
+
+
+class UserAddForm(SignerNameFormMixin, AdminUserCreationForm):
     roles = _roles_field(required=True)
 
     class Meta(AdminUserCreationForm.Meta):  # type: ignore[name-defined]
         fields = ["username", "first_name", "last_name", "email", "is_staff"]
 
 
-class UserEditForm(UserChangeForm):
+class UserEditForm(SignerNameFormMixin, UserChangeForm):
     roles = _roles_field(required=False)  # no role: the account can sign in but is refused everywhere
 
     class Meta(UserChangeForm.Meta):  # type: ignore[name-defined]
@@ -239,8 +259,19 @@ class UserAdmin(DjangoUserAdmin):
 
     form = UserEditForm
     add_form = UserAddForm
-    list_display = ["username", "first_name", "last_name", "email", "role_list", "is_active", "is_staff", "last_login"]
+    list_display = [
+        "username",
+        "first_name",
+        "last_name",
+        "email",
+        "role_list",
+        "is_active",
+        "locked_until",
+        "is_staff",
+        "last_login",
+    ]
     list_filter = ["is_active", "is_staff", "is_superuser", "groups"]
+    actions = ["unlock"]
     search_fields = ["username", "first_name", "last_name", "email"]
     ordering = ["username"]
     filter_horizontal = ()
@@ -252,11 +283,32 @@ class UserAdmin(DjangoUserAdmin):
     ]
 
     def get_queryset(self, request: HttpRequest) -> Any:
-        return super().get_queryset(request).prefetch_related("groups")
+        return users_with_lock_state(super().get_queryset(request).prefetch_related("groups"))
 
     @admin.display(description="roles")
     def role_list(self, user: User) -> str:
         return ", ".join(sorted(g.name for g in user.groups.all() if g.name in Role.values)) or "-"
+
+    @admin.display(description="locked until")
+    def locked_until(self, user: User) -> str:
+        """After too many failed sign-ins or signatures (LOCKOUT_FAILURES, LOCKOUT_MINUTES)."""
+        until = annotated_lock_state(user).locked_until
+        return when(until) if until else "-"
+
+    def has_unlock_permission(self, request: HttpRequest) -> bool:
+        return _manages_users(request)
+
+    @admin.action(description="Unlock the selected accounts", permissions=["unlock"])
+    def unlock(self, request: HttpRequest, queryset: Any) -> None:
+        unlocked = []
+        for user in queryset:
+            try:
+                account_unlock(username=user.get_username(), actor=acting_user(request.user))
+                unlocked.append(user.get_username())
+            except DomainError as exc:
+                self.message_user(request, exc.message, messages.WARNING)
+        if unlocked:
+            self.message_user(request, f"Unlocked: {', '.join(unlocked)}.")
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is None:

@@ -8,11 +8,15 @@ AUDIT_CHECKPOINT_KEY_FILE / AUDIT_CHECKPOINT_DIR / AUDIT_CHECKPOINT_URL  signed 
 ALLOWED_HOSTS  comma-separated (default: localhost names)
 TASKS_BACKEND  "immediate" (default: background jobs run in the request) or "database" (db_worker)
 SECURE_*       HTTPS: SSL redirect, HSTS, the proxy's TLS header (see "HTTPS and security headers")
+Account controls (21 CFR 11.10(d), 11.300(d)): LOCKOUT_FAILURES, LOCKOUT_MINUTES, SESSION_IDLE_MINUTES,
+SESSION_MAX_HOURS; e-mail (password reset): EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD,
+EMAIL_USE_TLS, DEFAULT_FROM_EMAIL, PASSWORD_RESET_BY_EMAIL.
 The README's configuration table lists them all, with the production environment.
 """
 
 import os
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -119,6 +123,7 @@ INSTALLED_APPS = [
     "csp",
     "django_tasks",
     "django_tasks_db",
+    "axes",  # before qms: sign-in failures and lockouts (qms.auth.AuditedAxesHandler audits them)
     "qms",
     "standards",
     "traceability",
@@ -135,8 +140,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "qms.auth.SessionLifetimeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a refused sign-in of a locked account into the lockout page
 ]
 
 ROOT_URLCONF = "qms.urls"
@@ -202,6 +209,55 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
+
+# --- Part 11 account controls ----------------------------------------------------------------
+# Failed sign-ins (the sign-in page, the admin's) and refused signatures (a wrong password) count
+# toward one lockout per user name: LOCKOUT_FAILURES failures, each less than LOCKOUT_MINUTES after
+# the one before, lock the account for LOCKOUT_MINUTES after the last one (no sign-in, no signing).
+# django-axes keeps the counter (its AccessAttempt rows); qms.auth and qms.services.accounts audit
+# every failure, lockout and unlock.
+LOCKOUT_FAILURES = int(os.environ.get("LOCKOUT_FAILURES", "5"))
+LOCKOUT_MINUTES = float(os.environ.get("LOCKOUT_MINUTES", "15"))
+if LOCKOUT_FAILURES < 1 or LOCKOUT_MINUTES <= 0:
+    raise ImproperlyConfigured("LOCKOUT_FAILURES must be at least 1 and LOCKOUT_MINUTES more than 0")
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked account before its password is checked
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = LOCKOUT_FAILURES
+AXES_COOLOFF_TIME = timedelta(minutes=LOCKOUT_MINUTES)
+# By user name only: behind a reverse proxy every client has the proxy's address, and locking it
+# would lock everyone out (hence axes.W006 is silenced below).
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # a locked account stays locked until the time it was told
+AXES_HANDLER = "qms.auth.AuditedAxesHandler"
+AXES_LOCKOUT_CALLABLE = "qms.auth.lockout_response"
+AXES_DISABLE_ACCESS_LOG = True  # sign-ins and sign-outs are in the audit trail
+AXES_ENABLE_ADMIN = False  # lock state is shown (and lifted) on the admin's Users page
+AXES_VERBOSE = False
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+
+# A session ends SESSION_IDLE_MINUTES (to the minute) after its last request and, whatever the
+# activity, SESSION_MAX_HOURS after sign-in (qms.auth.SessionLifetimeMiddleware): its expiry moves
+# on at most once every SESSION_REFRESH_SECONDS, so a page view is not a session write.
+SESSION_IDLE_MINUTES = float(os.environ.get("SESSION_IDLE_MINUTES", "30"))
+SESSION_MAX_HOURS = float(os.environ.get("SESSION_MAX_HOURS", "10"))
+if SESSION_IDLE_MINUTES <= 0 or SESSION_MAX_HOURS <= 0:
+    raise ImproperlyConfigured("SESSION_IDLE_MINUTES and SESSION_MAX_HOURS must be more than 0")
+SESSION_REFRESH_SECONDS = 60
+SESSION_COOKIE_AGE = int(SESSION_IDLE_MINUTES * 60) + SESSION_REFRESH_SECONDS
+
+# E-mail, for password resets. Reset by e-mail is offered only when e-mail is configured
+# (EMAIL_HOST set, or PASSWORD_RESET_BY_EMAIL=1 for a mail server on localhost:25); otherwise
+# the reset pages answer 404 and the sign-in page says to ask a quality manager.
+_EMAIL_HOST = os.environ.get("EMAIL_HOST", "").strip()
+EMAIL_HOST = _EMAIL_HOST or "localhost"
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "q-interface@localhost")
+PASSWORD_RESET_BY_EMAIL = env_bool("PASSWORD_RESET_BY_EMAIL", bool(_EMAIL_HOST))
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True

@@ -1,14 +1,18 @@
 """Shared fixtures: users per role, API clients, a catalogue, a small product."""
 
 from collections.abc import Callable
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.auth.models import User
+from django.test import Client
 from rest_framework.test import APIClient
 
+from qms.auth import session_marks
 from qms.roles import Role
 from qms.services import token_create, user_role_set
 from standards.services import catalogue_load
@@ -60,10 +64,17 @@ def _test_cleanup_past_triggers() -> None:
 
 if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     _test_cleanup_past_triggers()
+LAST_NAMES = {"quinn": "Manager", "dana": "Developer", "avery": "Auditor"}
 
 
 def make_user(username: str, role: str | None) -> User:
-    user = User.objects.create_user(username=username, password=f"{username}-pw", first_name=username.title())
+    """A user with a full name (a signature prints it): Quinn Manager, Dana Developer, … Tester."""
+    user = User.objects.create_user(
+        username=username,
+        password=f"{username}-pw",
+        first_name=username.title(),
+        last_name=LAST_NAMES.get(username, "Tester"),
+    )
     if role:
         user_role_set(user=user, roles=[role], actor=None)
     return user
@@ -89,10 +100,23 @@ def no_role_user(db: Any) -> User:
     return make_user("nobody", None)
 
 
+def signed_in(client: Client, user: User) -> None:
+    """Give the client a signed-in session of the user, as ``force_login`` does but without the
+    sign-in event (``auth.login``): tests count the audit events of what they do, not of their set-up.
+    Sign-ins themselves are tested through the sign-in page (tests/qms/test_accounts.py)."""
+    session = import_module(settings.SESSION_ENGINE).SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session_marks(session)
+    session.save()
+    client.cookies[settings.SESSION_COOKIE_NAME] = session.session_key
+
+
 def client_for(user: User | None) -> APIClient:
     client = APIClient()
     if user is not None:
-        client.force_login(user)
+        signed_in(client, user)
     return client
 
 

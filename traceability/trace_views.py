@@ -12,6 +12,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.generic import TemplateView, View
 
+from qms.auth import client_address
 from qms.errors import Conflict, DomainError, InvalidInput, NotFound
 from qms.models import SignatureMeaning
 from qms.roles import Scope, acting_user, user_write_scopes
@@ -147,6 +148,7 @@ class ReleaseActionView(ReleasePageMixin, View):
                     password=request.POST.get("password", ""),
                     meaning=request.POST.get("meaning", SignatureMeaning.APPROVAL),
                     comment=request.POST.get("comment", ""),
+                    client_address=client_address(request),
                 )
                 messages.success(request, f"{product.key} {release.version} is approved and signed.")
             else:

@@ -18,6 +18,7 @@ from django.utils import timezone
 from qms.errors import Conflict, Forbidden, InvalidInput, NotFound
 from qms.models import ApiToken, Signature, SignatureMeaning, signature_seal
 from qms.roles import Role, Scope, manages_accounts, role_groups, role_names, user_roles, user_write_scopes
+from qms.services.accounts import SigningAttempt, signer_check, signer_name_check, signing_attempt
 from qms.services.audit import (
     BULK_EVENTS,
     AuditEntry,
@@ -73,6 +74,7 @@ def user_role_set(*, user: User, roles: Iterable[str], actor: User | None) -> No
     before = role_names(user)
     if before == wanted:
         return
+    signer_name_check(username=user.get_username(), first_name=user.first_name, last_name=user.last_name, roles=wanted)
     groups = role_groups(wanted)
     user.groups.remove(*Group.objects.filter(name__in=Role.values))
     user.groups.add(*groups)
@@ -230,6 +232,7 @@ def signature_state(signature: Signature) -> dict[str, Any]:
     }
 
 
+@signing_attempt  # a refused password or a locked account is recorded after this rolls back
 @transaction.atomic
 def signature_apply(
     *,
@@ -242,14 +245,18 @@ def signature_apply(
     record_hash: str,
     comment: str = "",
     scope: str = "",
+    client_address: str | None = None,
 ) -> Signature:
     """Sign a record with the signer's password, audited.
 
     21 CFR 11.200(a)(1): a signing outside one continuous session uses both components, so the
     signer's password is checked on every signature (the user name is the authenticated user).
-    A wrong password raises Forbidden (403) and writes nothing. The same signer signing the same
-    record (type, id, hash) with the same meaning and comment again gets the existing signature
-    back (``repeated`` set), not a second one: a retried request never signs twice.
+    The signer needs a full name (the printed name) and an account that is not locked
+    (``qms.services.accounts.signer_check``). A wrong password raises Forbidden (403) and writes
+    no signature; the refusal is audited and counted toward the lockout after the rollback. The
+    same signer signing the same record (type, id, hash) with the same meaning and comment again
+    gets the existing signature back (``repeated`` set), not a second one: a retried request never
+    signs twice.
     """
     if meaning not in SignatureMeaning.values:
         raise InvalidInput(
@@ -257,11 +264,16 @@ def signature_apply(
         )
     if not SHA256_RE.fullmatch(record_hash or ""):
         raise InvalidInput("the signed record needs a SHA-256 hash (64 lower-case hex digits)", field="record_hash")
-    if not signer.is_active or not password or not signer.check_password(password):
-        raise Forbidden(
-            f"the password of {signer.get_username()} does not match; nothing was signed",
-            code="signature_refused",
-        )
+    attempt = SigningAttempt(
+        signer=signer,
+        client_address=client_address,
+        meaning=meaning,
+        record_type=record_type,
+        record_id=str(record_id),
+        record_repr=record_repr[:255],
+        scope=scope,
+    )
+    signer_check(attempt, password=password)
     existing = Signature.objects.filter(
         signer=signer,
         meaning=meaning,
@@ -276,7 +288,7 @@ def signature_apply(
     signature = Signature(
         signer=signer,
         signer_username=signer.get_username(),
-        printed_name=signer.get_full_name().strip() or signer.get_username(),
+        printed_name=signer.get_full_name().strip(),
         signed_at=timezone.now(),
         meaning=meaning,
         record_type=record_type,

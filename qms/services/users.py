@@ -18,6 +18,7 @@ from django.db import transaction
 from qms.errors import Conflict, Forbidden, InvalidInput
 from qms.roles import Role, role_groups, role_names
 from qms.services import audit_record, roles_clean, superuser_guard
+from qms.services.accounts import address_clean, signer_name_check
 
 USER_FIELDS = ("email", "first_name", "last_name", "is_staff", "is_superuser")
 
@@ -83,6 +84,7 @@ def user_create(
         raise InvalidInput(f"a user needs a role ({', '.join(Role.values)})", field="roles")
     if User.objects.filter(username__iexact=username).exists():
         raise Conflict(f"a user named {username!r} already exists", field="username")
+    signer_name_check(username=username, first_name=first_name, last_name=last_name, roles=wanted)
     user = User(
         username=username,
         email=_email_clean(email),
@@ -120,6 +122,13 @@ def user_update(*, user: User, actor: User | None, **changes: Any) -> User:
     changed = [name for name, value in changes.items() if getattr(user, name) != value]
     if not changed:
         return user
+    if "first_name" in changed or "last_name" in changed:
+        signer_name_check(
+            username=user.get_username(),
+            first_name=changes.get("first_name", user.first_name),
+            last_name=changes.get("last_name", user.last_name),
+            roles=role_names(user),
+        )
     before = user_state(user)
     for name in changed:
         setattr(user, name, changes[name])
@@ -181,3 +190,40 @@ def user_password_set(*, user: User, password: str | None, actor: User | None) -
     user.save(update_fields=["password"])
     audit_record(actor=actor, action=action, obj=user, object_repr=user.get_username())
     return user
+
+
+def _own_password_set(*, user: User, password: str, action: str, client_address: str | None, note: str = "") -> User:
+    user = User.objects.select_for_update().get(pk=user.pk)
+    _password_check(password, user)
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    audit_record(
+        actor=user,
+        action=action,
+        obj=user,
+        object_repr=user.get_username(),
+        after={"client_address": address_clean(client_address)},
+        note=note,
+    )
+    return user
+
+
+@transaction.atomic
+def user_password_change(*, user: User, password: str, client_address: str | None = None) -> User:
+    """A user changes their own password (``user.password_changed``, the actor is the user); the
+    password change page has checked the current password."""
+    return _own_password_set(
+        user=user, password=password, action="user.password_changed", client_address=client_address
+    )
+
+
+@transaction.atomic
+def user_password_reset(*, user: User, password: str, client_address: str | None = None) -> User:
+    """A user sets a new password through the link of a password-reset e-mail (``user.password_reset``)."""
+    return _own_password_set(
+        user=user,
+        password=password,
+        action="user.password_reset",
+        client_address=client_address,
+        note="through the link of a password-reset e-mail",
+    )

@@ -52,3 +52,15 @@ def test_developer_clears_a_suspect_link_on_the_item_page(page: Any, live_server
     assert page.locator("[role=status]").inner_text().endswith("reviewed: no longer suspect.")
     assert page.locator("text=suspect: SYS-004 changed").count() == 0
     assert page.locator("button:has-text('Mark reviewed')").count() == 0
+
+
+def test_the_sign_in_page_tells_the_idle_timeout_and_a_lockout(page: Any, live_server: Any, demo: None) -> None:
+    page.goto(f"{live_server.url}/accounts/login/")
+    assert "You are signed out after 30 minutes without activity." in page.locator("#session-note").inner_text()
+    assert "Ask a quality manager" in page.locator("#password-note").inner_text()  # no e-mail configured
+    for attempt in range(5):
+        sign_in(page, live_server, "dev", f"guess-{attempt}")
+    assert "This account is locked after too many failed attempts until" in page.locator("#locked").inner_text()
+    sign_in(page, live_server, "dev", "dev-demo")  # the right password, too late
+    assert "This account is locked" in page.locator("#locked").inner_text()
+    assert "/accounts/login/" in page.url

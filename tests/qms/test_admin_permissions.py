@@ -16,7 +16,7 @@ from django_tasks_db.models import DBTaskResult
 from qms.models import ApiToken, AuditEvent, Signature
 from qms.services import token_create
 from standards.models import Clause, ClauseMapping, Standard
-from tests.conftest import make_user
+from tests.conftest import make_user, signed_in
 from tests.traceability.engine import make_run
 from traceability.models import (
     Baseline,
@@ -63,6 +63,7 @@ MATRIX: dict[str, tuple[str, str, str, str, str]] = {
 
 # Bulk actions offered on the list page besides "delete selected" (which comes with the delete right).
 ACTIONS: dict[str, dict[str, frozenset[str]]] = {
+    "auth.user": {"unlock": frozenset({"quality_manager", "superuser"})},
     "qms.apitoken": {"revoke": frozenset({"quality_manager", "superuser"})},
     "traceability.item": {"make_obsolete": frozenset({"quality_manager", "developer", "superuser"})},
 }
@@ -170,7 +171,7 @@ def test_admin_permissions_by_role_model_and_action(role, records):
     delete page and the "delete selected" bulk action. Each as the matrix says, nothing more."""
     user = user_for(role)
     client = Client()
-    client.force_login(user)
+    signed_in(client, user)
     request = RequestFactory().get("/admin/")
     request.user = User.objects.get(pk=user.pk)
     problems: list[str] = []
@@ -213,7 +214,7 @@ def test_admin_permissions_by_role_model_and_action(role, records):
 def test_nobody_bulk_deletes_a_quality_record(role, records):
     """Posting "delete selected" where it is not offered deletes nothing and writes no audit event."""
     client = Client()
-    client.force_login(user_for(role))
+    signed_in(client, user_for(role))
     events = AuditEvent.objects.count()
     for label, obj in records.items():
         if "d" in expected(label, role):
@@ -255,7 +256,7 @@ def test_the_requirement_with_its_links_is_deleted_by_nobody(records, qm, develo
         user.is_staff = True
         user.save()
         client = Client()
-        client.force_login(user)
+        signed_in(client, user)
         delete_url = reverse("admin:traceability_item_delete", args=[srs.pk])
         assert client.get(delete_url).status_code == 403, user.username
         assert client.post(delete_url, {"post": "yes"}).status_code == 403, user.username
@@ -289,7 +290,7 @@ def test_quality_managers_revoke_anyones_token_in_the_admin_and_developers_only_
     client = Client()
     qm.is_staff = True
     qm.save()
-    client.force_login(qm)
+    signed_in(client, qm)
     response = client.post(
         reverse("admin:qms_apitoken_changelist"), {"action": "revoke", "_selected_action": [token.pk]}
     )
@@ -301,14 +302,14 @@ def test_quality_managers_revoke_anyones_token_in_the_admin_and_developers_only_
 
     developer.is_staff = True
     developer.save()
-    client.force_login(developer)
+    signed_in(client, developer)
     client.post(reverse("admin:qms_apitoken_changelist"), {"action": "revoke", "_selected_action": [other.pk]})
     assert ApiToken.objects.get(pk=other.pk).revoked_at is None
     assert AuditEvent.objects.filter(action="token.revoked").count() == 1
 
 
 def test_roles_are_given_on_the_user_page_and_their_groups_are_not_edited_in_the_admin(client, developer):
-    client.force_login(User.objects.create_superuser(username="root", password="root-pw"))
+    signed_in(client, User.objects.create_superuser(username="root", password="root-pw"))
     assert client.get("/admin/auth/group/").status_code == 404
     page = client.get(reverse("admin:auth_user_change", args=[developer.pk])).content.decode()
     assert 'name="roles" value="developer"' in page and "checked" in page

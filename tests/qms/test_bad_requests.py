@@ -18,7 +18,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.urls.converters import PathConverter, StringConverter
 from rest_framework.test import APIClient
 
-from tests.conftest import token_client
+from tests.conftest import signed_in, token_client
 from tests.db_state import db_counts
 from traceability.models import Item, Release
 from traceability.services.evidence import webhook_secret_rotate
@@ -64,7 +64,7 @@ def staff_qm(qm):
     qm.is_staff = True
     qm.save()
     client = Client(raise_request_exception=False)
-    client.force_login(qm)
+    signed_in(client, qm)
     return client
 
 
@@ -270,7 +270,7 @@ def test_a_multipart_upload_over_the_request_limit_is_400_before_it_is_read(smal
 def test_a_page_form_over_the_request_limit_is_a_plain_400(small_graph, developer, settings):
     settings.REQUEST_MAX_BYTES = 1000
     client = Client()
-    client.force_login(developer)
+    signed_in(client, developer)
     before = db_counts()
     response = client.post("/p/DEMO/items/SRS-1/review/", {"note": "x" * 2000})
     assert response.status_code == 400
@@ -345,10 +345,10 @@ def test_a_raw_nul_in_a_form_encoded_github_payload_is_400(small_graph, qm):
 def test_page_forms_with_a_nul_are_a_plain_400(small_graph, qm, developer):
     release_create(product=small_graph["SRS-1"].product, version="1.0", actor=qm)
     client = Client()
-    client.force_login(developer)
+    signed_in(client, developer)
     before = db_counts()
     assert_refused(client.post("/p/DEMO/items/SRS-1/review/", {"note": "ok\x00"}), "form field 'note'", "note")
-    client.force_login(qm)
+    signed_in(client, qm)
     response = client.post("/p/DEMO/releases/1.0/approve/", {"password": "quinn-pw", "comment": "\x00"})
     assert_refused(response, "form field 'comment'", "comment")
     assert_refused(

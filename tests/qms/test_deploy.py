@@ -14,13 +14,15 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
 
+from qms.integrity.keys import private_key_pem
 from qms.settings import env_proxy_ssl_header
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def documented_environment() -> dict[str, str]:
-    """The README's "Production environment" block, its one placeholder (the secret key) filled."""
+def documented_environment(tmp_path: Path) -> dict[str, str]:
+    """The README's "Production environment" block, its placeholders (the secret keys) filled and its
+    key file and checkpoint folder made in ``tmp_path``."""
     readme = (ROOT / "README.md").read_text()
     section = readme.split("### Production environment", 1)[1]
     block = re.search(r"```sh\n(.*?)```", section, re.DOTALL)
@@ -29,10 +31,14 @@ def documented_environment() -> dict[str, str]:
     for line in block.group(1).splitlines():
         name, _, value = line.partition("=")
         env[name] = value
-    assert env["SECRET_KEY"].startswith("<") and all(
-        not value.startswith("<") for value in env.values() if value != env["SECRET_KEY"]
-    )
+    placeholders = sorted(name for name, value in env.items() if value.startswith("<"))
+    assert placeholders == ["AUDIT_KEY", "SECRET_KEY"]
     env["SECRET_KEY"] = secrets.token_urlsafe(50)
+    env["AUDIT_KEY"] = secrets.token_hex(32)
+    key_file = tmp_path / "audit-checkpoint.pem"
+    key_file.write_bytes(private_key_pem())
+    env["AUDIT_CHECKPOINT_KEY_FILE"] = str(key_file)
+    env["AUDIT_CHECKPOINT_DIR"] = str(tmp_path / "audit-checkpoints")
     return env
 
 
@@ -44,11 +50,12 @@ def run(code_or_args: list[str], env: dict[str, str], tmp_path: Path) -> subproc
 
 
 def test_the_documented_production_environment_passes_check_deploy(tmp_path):
-    env = documented_environment()
+    env = documented_environment(tmp_path)
     assert env["DEBUG"] == "0"
     result = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], env, tmp_path)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "System check identified no issues (0 silenced)."
+    # axes.W006 (lockout by user name only, on purpose: qms/settings.py)
+    assert result.stdout.strip() == "System check identified no issues (1 silenced)."
     assert result.stderr == ""
 
 
@@ -58,6 +65,16 @@ def test_check_deploy_warns_without_it(tmp_path):
     assert result.returncode != 0
     assert "security.W009" in result.stderr  # a weak key
     assert "security.W021" in result.stderr  # no HSTS preload
+    assert "qms.E001" in result.stderr and "AUDIT_KEY is not set" in result.stderr
+    assert "qms.E002" in result.stderr and "AUDIT_CHECKPOINT_KEY_FILE is not set" in result.stderr
+
+
+def test_check_deploy_refuses_the_secret_key_as_audit_key(tmp_path):
+    env = documented_environment(tmp_path)
+    env["AUDIT_KEY"] = env["SECRET_KEY"]
+    result = run(["manage.py", "check", "--deploy"], env, tmp_path)
+    assert result.returncode != 0
+    assert "qms.E003" in result.stderr
 
 
 HEADERS_SCRIPT = """
@@ -94,7 +111,7 @@ def directives(policy: str) -> dict[str, str]:
 
 
 def test_production_redirects_to_https_and_sends_the_security_headers(tmp_path):
-    env = documented_environment() | {
+    env = documented_environment(tmp_path) | {
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",  # no request here needs the database
         "DJANGO_SETTINGS_MODULE": "qms.settings",
     }

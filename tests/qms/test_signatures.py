@@ -42,17 +42,25 @@ def test_a_signature_records_who_when_what_and_the_hash(qm):
     assert list(signature_list(record_type="tests.record", record_id="8")) == []
 
 
-def test_without_a_full_name_the_user_name_is_printed(developer):
-    developer.first_name = ""
+@pytest.mark.parametrize(("first_name", "last_name"), [("", ""), ("Dana", ""), ("", "Developer"), ("  ", "Developer")])
+def test_a_signer_without_a_full_name_is_refused_and_nothing_is_written(developer, first_name, last_name):
+    """11.50(a)(1): the printed name is the signer's full name, never the user name."""
+    developer.first_name, developer.last_name = first_name, last_name
     developer.save()
-    assert sign(developer).printed_name == "dana"
+    events = AuditEvent.objects.count()
+    with pytest.raises(InvalidInput, match="dana has no full name") as refused:
+        sign(developer)
+    assert refused.value.code == "signer_without_name"
+    assert (Signature.objects.count(), AuditEvent.objects.count()) == (0, events)
+
+
+def test_the_printed_name_is_the_full_name(developer):
+    assert sign(developer).printed_name == "Dana Developer"
 
 
 @pytest.mark.parametrize(
     ("fields", "error", "message"),
     [
-        ({"password": "wrong"}, Forbidden, "the password of quinn does not match; nothing was signed"),
-        ({"password": ""}, Forbidden, "does not match"),
         ({"meaning": "blessing"}, InvalidInput, "unknown signature meaning 'blessing'"),
         ({"record_hash": "abc"}, InvalidInput, "needs a SHA-256 hash"),
     ],
@@ -62,6 +70,30 @@ def test_a_refused_signature_writes_nothing(qm, fields, error, message):
     with pytest.raises(error, match=message):
         sign(qm, **fields)
     assert (Signature.objects.count(), AuditEvent.objects.count()) == (0, events)
+
+
+@pytest.mark.parametrize("password", ["wrong", ""])
+def test_a_wrong_password_writes_no_signature_only_the_refusal(qm, password):
+    events = AuditEvent.objects.count()
+    with pytest.raises(Forbidden, match="the password of quinn does not match; nothing was signed") as refused:
+        sign(qm, password=password, client_address="192.0.2.1")
+    assert refused.value.code == "signature_refused"
+    assert Signature.objects.count() == 0
+    (event,) = AuditEvent.objects.filter(id__gt=0).order_by("id")[events:]
+    assert (event.action, event.actor_username, event.object_type, event.object_id, event.object_repr) == (
+        "signature.refused",
+        "quinn",
+        "tests.record",
+        "7",
+        "quinn review record 7",
+    )
+    assert event.after == {
+        "username": "quinn",
+        "client_address": "192.0.2.1",
+        "reason": "wrong_password",
+        "meaning": "review",
+        "failures": 1,
+    }
 
 
 def test_an_inactive_user_cannot_sign(qm):

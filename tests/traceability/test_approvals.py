@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 
 from qms.errors import Forbidden
 from qms.models import AuditEvent
-from tests.conftest import token_client
+from tests.conftest import signed_in, token_client
 from traceability.models import Item, Product
 from traceability.services.imports import ItemRow, items_import
 from traceability.services.items import item_create, item_update
@@ -155,7 +155,7 @@ ITEM_FORM = {
 def _staff(client, user: User):
     user.is_staff = True
     user.save()
-    client.force_login(user)
+    signed_in(client, user)
     return client
 
 

@@ -259,7 +259,11 @@ def test_manual_executions_need_a_rationale_for_reviewed_results(small_graph, qm
         actor=qm,
     )
     result = report.run.results.get()
-    assert (result.test_case.key, result.status, result.executed_by) == ("TC-1", "passed_with_exception", "Quinn")
+    assert (result.test_case.key, result.status, result.executed_by) == (
+        "TC-1",
+        "passed_with_exception",
+        "Quinn Manager",
+    )
     assert result.executed_at == datetime(2026, 3, 3, 13, 0, tzinfo=UTC)
     assert (result.message, result.rationale) == ("Display flickers once on start.", "Cosmetic; tracked as ANOM-7.")
     assert report.run.source == "manual" and report.run.started_at == result.executed_at

@@ -1,5 +1,7 @@
 import pytest
 
+from tests.conftest import signed_in
+
 pytestmark = pytest.mark.django_db
 
 
@@ -118,7 +120,7 @@ READ_ONLY_INLINES = {  # management forms of the incoming-link and clause-eviden
 def _staff(client, user):
     user.is_staff = True
     user.save()
-    client.force_login(user)
+    signed_in(client, user)  # no auth.login event: the tests below count the events of their request
     return client
 
 

@@ -128,7 +128,8 @@ def test_approve_with_a_password(api_client, qm, clean, product):
     assert other.status_code == 403 and "does not match the signed-in user" in other.json()["detail"]
     missing = client.post(f"{BASE}/releases/1.0/approve/", {"meaning": "approval"}, format="json")
     assert missing.status_code == 400 and missing.json()["detail"] == "password: This field is required."
-    assert state() == before
+    assert state() == (*before[:3], before[3] + 1)  # the wrong password's signature.refused, nothing else
+    assert AuditEvent.objects.order_by("id").last().action == "signature.refused"
 
     response = client.post(
         f"{BASE}/releases/1.0/approve/",
@@ -140,7 +141,7 @@ def test_approve_with_a_password(api_client, qm, clean, product):
     assert body["release"]["state"] == "approved"
     assert {k: body["signature"][k] for k in ("signer", "printed_name", "meaning", "record_hash", "comment")} == {
         "signer": "quinn",
-        "printed_name": "Quinn",
+        "printed_name": "Quinn Manager",
         "meaning": "approval",
         "record_hash": Baseline.objects.get().sha256,
         "comment": "Go",
@@ -308,7 +309,6 @@ def test_list_endpoints_cost_the_same_queries_for_one_row_and_many(api_client, a
     make_item("TC-1", "test_case")
     release_create(product=product, version="0.1", actor=qm)
     release_freeze(product=product, version="0.2", actor=qm)
-    qm.first_name = "Quinn"
     release_sign(release=Release.objects.get(version="0.2"), signer=qm, password="quinn-pw", meaning="review")
     client = api_client(auditor)
     paths = (

@@ -257,12 +257,18 @@ def test_approval_signs_the_baseline(clean, product, qm):
 
 def test_a_wrong_password_signs_nothing(clean, product, qm):
     release = release_freeze(product=product, version="1.0", actor=qm)
-    before = state()
+    release_count, baseline_count, signature_count, event_count = state()
     with pytest.raises(Forbidden, match="the password of quinn does not match; nothing was signed"):
-        release_approve(release=release, signer=qm, password="guess")
+        release_approve(release=release, signer=qm, password="guess", client_address="192.0.2.7")
     with pytest.raises(Forbidden):
         release_approve(release=release, signer=qm, password="")
-    assert state() == before
+    # no signature, no approval: only the refusals, audited after the rollback (tests/qms/test_accounts.py)
+    assert state() == (release_count, baseline_count, signature_count, event_count + 2)
+    refusals = AuditEvent.objects.filter(action="signature.refused").order_by("id")
+    assert [(e.actor_username, e.scope, e.after["client_address"], e.after["failures"]) for e in refusals] == [
+        ("quinn", "DEMO", "192.0.2.7", 1),
+        ("quinn", "DEMO", None, 2),
+    ]
     assert Release.objects.get(pk=release.pk).state == "frozen"
 
 

@@ -149,9 +149,9 @@ def test_an_approved_report_shows_the_signature_manifest_and_no_banner(release, 
     everything = " ".join(pages_text(signed))
     signed_at = f"{signature.signed_at[:10]} {signature.signed_at[11:19]} UTC"
     assert "NOT APPROVED" not in everything
-    assert f"APPROVED Release approval signed over this baseline by Quinn (approval, {signed_at})" in everything
-    assert f"1 Quinn quinn {signed_at} Approval (release approval) Ready to ship" in everything
-    assert f"1 {signed_at} Approval signature by Quinn" in everything  # revision history
+    assert f"APPROVED Release approval signed over this baseline by Quinn Manager (approval, {signed_at})" in everything
+    assert f"1 Quinn Manager quinn {signed_at} Approval (release approval) Ready to ship" in everything
+    assert f"1 {signed_at} Approval signature by Quinn Manager" in everything  # revision history
     assert f"TR-RPT-1.0.0-{content.baseline_sha256[:8]} · revision 1 · {signed_at}" in everything
 
 

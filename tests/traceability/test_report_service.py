@@ -67,7 +67,7 @@ def test_a_signature_or_a_state_change_makes_a_new_revision(release, qm, django_
     approve(release, qm)
     signed = trace_report_ensure(release=release, report_format="pdf", actor=qm)
     assert signed.pk != first.pk and signed.revision == 1 and signed.sha256 != first.sha256
-    assert signed.signatures[0]["printed_name"] == "Quinn" and signed.signatures[0]["meaning"] == "approval"
+    assert signed.signatures[0]["printed_name"] == "Quinn Manager" and signed.signatures[0]["meaning"] == "approval"
     release.refresh_from_db()
     release_mark_released(release=release, actor=qm)
     released = trace_report_ensure(release=release, report_format="pdf", actor=qm)

@@ -128,16 +128,15 @@ def test_an_old_plain_approval_signature_does_not_make_a_release_approved(releas
     release. Status, page, PDF and XLSX say NOT APPROVED; it is listed as what it is."""
     release = released["1.1.0"]
     sha = Baseline.objects.get(release=release).sha256
-    with transaction.atomic():
-        signature_apply(
-            signer=qm,
-            password=PASSWORD,
-            meaning="responsibility",
-            record_type="traceability.release",
-            record_id=str(release.pk),
-            record_repr="RPT 1.1.0",
-            record_hash=sha,
-        )
+    signature_apply(
+        signer=qm,
+        password=PASSWORD,
+        meaning="responsibility",
+        record_type="traceability.release",
+        record_id=str(release.pk),
+        record_repr="RPT 1.1.0",
+        record_hash=sha,
+    )
     client = api_client(auditor)
     status, body = served(client, "1.1.0")
     assert (status, body["approved"], body["signatures"]) == (200, False, 2)

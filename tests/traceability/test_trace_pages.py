@@ -54,10 +54,16 @@ def test_approving_on_the_release_page(client, qm, developer, clean, product):
     page = client.get("/p/DEMO/releases/1.0/").content.decode()
     assert "Approve and sign" in page
     assert 'href="/p/DEMO/releases/1.0/report.pdf"' in page and 'href="/p/DEMO/releases/1.0/report.xlsx"' in page
-    before = (Signature.objects.count(), AuditEvent.objects.count())
+    before = AuditEvent.objects.count()
     response = client.post("/p/DEMO/releases/1.0/approve/", {"password": "wrong", "meaning": "approval"}, follow=True)
     assert "does not match; nothing was signed" in response.content.decode()
-    assert (Signature.objects.count(), AuditEvent.objects.count()) == before
+    assert not Signature.objects.exists()
+    (refused,) = AuditEvent.objects.filter(id__gt=0).order_by("id")[before:]  # only the refusal, with the address
+    assert (refused.action, refused.actor_username, refused.after["client_address"]) == (
+        "signature.refused",
+        "quinn",
+        "127.0.0.1",
+    )
     response = client.post(
         "/p/DEMO/releases/1.0/approve/", {"password": "quinn-pw", "meaning": "approval", "comment": "ok"}, follow=True
     )
@@ -132,8 +138,8 @@ def test_pages_of_a_release_without_a_sound_baseline_are_409(client, auditor, cl
     else:
         baseline_tamper("SRS-1 title", "forged")
         problem = "baseline of 1.0 does not match its SHA-256"
-    before = (Release.objects.count(), AuditEvent.objects.count())
     client.force_login(auditor)
+    before = (Release.objects.count(), AuditEvent.objects.count())
     for path in ("/p/DEMO/releases/1.0/", "/p/DEMO/matrix/?release=1.0", "/p/DEMO/gaps/?release=1.0"):
         response = client.get(path)
         page = response.content.decode()

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from qms.api.pagination import Pagination
+from qms.auth import client_address
 from qms.errors import Forbidden, NotFound
 from qms.models import Signature
 from qms.roles import Scope, acting_user
@@ -151,6 +152,7 @@ class ReleaseApproveView(ReleaseScopedMixin, APIView):
             password=data["password"],
             meaning=data["meaning"],
             comment=data["comment"],
+            client_address=client_address(request),
         )
         signature = release_signatures(release).last()
         return Response(
@@ -185,6 +187,7 @@ class ReleaseSignatureListView(ReleaseScopedMixin, generics.ListAPIView):
             password=data["password"],
             meaning=data["meaning"],
             comment=data["comment"],
+            client_address=client_address(request),
         )
         answer = status.HTTP_200_OK if signature.repeated else status.HTTP_201_CREATED
         return Response(SignatureOutputSerializer(signature).data, status=answer)

@@ -17,6 +17,7 @@ from qms.errors import Conflict, Forbidden, InvalidInput
 from qms.models import Signature, SignatureMeaning
 from qms.roles import Scope, user_write_scopes
 from qms.services import audit_checkpoint_after_commit, audit_record, signature_apply
+from qms.services.accounts import signing_attempt
 from traceability.graph.gaps import gaps_find
 from traceability.graph.load import (
     BaselineCorrupt,
@@ -241,8 +242,17 @@ def _signable(release: Release, *, signer: User, states: tuple[str, ...], what: 
     return release, content, sha256
 
 
+@signing_attempt
 @transaction.atomic
-def release_sign(*, release: Release, signer: User, password: str, meaning: str, comment: str = "") -> Signature:
+def release_sign(
+    *,
+    release: Release,
+    signer: User,
+    password: str,
+    meaning: str,
+    comment: str = "",
+    client_address: str | None = None,
+) -> Signature:
     """Add a signature (authorship or review) to a frozen, approved or released release's baseline,
     without changing its state. Approval meanings are refused: only ``release_approve`` approves.
     Signing the same again returns the existing signature (``repeated``)."""
@@ -270,9 +280,11 @@ def release_sign(*, release: Release, signer: User, password: str, meaning: str,
         record_hash=sha256,
         comment=comment,
         scope=release.product.key,
+        client_address=client_address,
     )
 
 
+@signing_attempt
 @transaction.atomic
 def release_approve(
     *,
@@ -281,6 +293,7 @@ def release_approve(
     password: str,
     meaning: str = SignatureMeaning.APPROVAL,
     comment: str = "",
+    client_address: str | None = None,
 ) -> Release:
     """The manufacturer's release approval (RegOps gate G5): a Part 11 signature over the
     baseline's SHA-256 by a user with the ``approvals`` scope; moves a frozen release to approved.
@@ -321,6 +334,7 @@ def release_approve(
         record_hash=sha256,
         comment=comment,
         scope=release.product.key,
+        client_address=client_address,
     )
     approval = ReleaseApproval(
         release=release,
