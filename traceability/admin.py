@@ -38,13 +38,27 @@ from traceability.services.items import (
     item_update,
 )
 from traceability.services.links import link_create, link_cycle, link_delete, link_problem
-from traceability.services.products import product_create, product_update
+from traceability.services.products import gap_rules_check, product_create, product_update
 
 
 class ProductAdminForm(forms.ModelForm):
     class Meta:
         model = Product
         fields = ["key", "name", "intended_use", "safety_class", "standards", "risk_matrix", "key_pattern", "gap_rules"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self.errors or not ({"safety_class", "gap_rules"} & set(self.changed_data) or self.instance.pk is None):
+            return data
+        try:  # the service's rule, shown on the form: a protected rule is lowered only by a deviation
+            gap_rules_check(
+                key=data.get("key") or self.instance.key,
+                safety_class=data.get("safety_class") or "",
+                gap_rules=data.get("gap_rules"),
+            )
+        except DomainError as exc:
+            self.add_error("gap_rules", exc.message.removeprefix("gap_rules: "))
+        return data
 
 
 @admin.register(Product)
