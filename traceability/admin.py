@@ -15,6 +15,8 @@ from traceability.models import (
     ClauseLink,
     Commit,
     CommitLink,
+    Deviation,
+    DeviationRevocation,
     Item,
     Link,
     ManualExecution,
@@ -367,6 +369,22 @@ class ReleaseAdmin(ReadOnlyAdmin):
     list_display = ["product", "version", "state", "commit_sha", "git_tag", "created_at"]
     list_filter = ["product", "state"]
     search_fields = ["version", "commit_sha", "git_tag"]
+
+
+@admin.register(Deviation)
+class DeviationAdmin(ReadOnlyAdmin):
+    """Signed deviations: signed and revoked through the services (API, commands), never edited."""
+
+    list_display = ["__str__", "rule", "item_key", "severity", "created_at", "created_by", "sha256"]
+    list_filter = ["product", "rule", "severity"]
+    search_fields = ["rule", "item_key", "rationale"]
+    list_select_related = ["product", "created_by"]
+
+
+@admin.register(DeviationRevocation)
+class DeviationRevocationAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "created_at", "created_by", "sha256"]
+    list_select_related = ["deviation__product", "created_by"]
 
 
 @admin.register(Baseline)

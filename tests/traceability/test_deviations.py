@@ -285,6 +285,8 @@ def test_a_deviation_of_one_item_lowers_only_that_finding(failing, product, qm):
         "severity": "error",
         "deviation": None,
         "count": 1,
+        "errors": 1,
+        "warnings": 0,
         "waived": 1,
         "item_deviations": {"TC-1": "off (deviation DEV-1)"},
     }

@@ -75,15 +75,19 @@ class GapReport:
         return self.errors == 0
 
     def by_rule(self) -> list[dict[str, Any]]:
-        """Count per rule (catalogue order), with the severity in force (``deviation``: the label of
-        the whole-rule deviation that set it), the findings lowered by deviations of single items
+        """Count per rule (catalogue order; ``errors`` and ``warnings`` among them), with the severity
+        in force (``deviation``: the label of the whole-rule deviation that set it), the findings
+        lowered by deviations of single items
         (``item_deviations``: {item: "warning (deviation DEV-4)"}) and the findings a deviation
         switched off (``waived``); rules that found nothing are listed with zero."""
         counts = {rule.slug: 0 for rule in GAP_RULES}
+        errors = {rule.slug: 0 for rule in GAP_RULES}
         waived = {rule.slug: 0 for rule in GAP_RULES}
         lowered: dict[str, dict[str, str]] = {rule.slug: {} for rule in GAP_RULES}
         for finding in self.findings:
             counts[finding.rule] += 1
+            if finding.severity == Severity.ERROR:
+                errors[finding.rule] += 1
         for finding in self.waived:
             waived[finding.rule] += 1
         for finding in (*self.findings, *self.waived):
@@ -96,6 +100,8 @@ class GapReport:
                 "severity": self.severities.get(rule.slug, ""),
                 "deviation": self.rule_deviations.get(rule.slug),
                 "count": counts[rule.slug],
+                "errors": errors[rule.slug],
+                "warnings": counts[rule.slug] - errors[rule.slug],
                 "waived": waived[rule.slug],
                 "item_deviations": lowered[rule.slug],
             }

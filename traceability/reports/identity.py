@@ -14,7 +14,7 @@ from qms.models import SignatureMeaning
 
 # Bump when the layout of the PDF or the exports changes: stored reports are filed under it, so
 # a new layout gives a new revision and the old files stay as they were issued.
-LAYOUT_VERSION = "2"
+LAYOUT_VERSION = "3"
 
 APPROVAL_MEANINGS = frozenset({SignatureMeaning.APPROVAL.value, SignatureMeaning.RESPONSIBILITY.value})
 MEANING_LABELS = {value: str(label) for value, label in SignatureMeaning.choices}
