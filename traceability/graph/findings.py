@@ -75,11 +75,11 @@ class GapReport:
         return self.errors == 0
 
     def by_rule(self) -> list[dict[str, Any]]:
-        """Count per rule (catalogue order; ``errors`` and ``warnings`` among them), with the severity
-        in force (``deviation``: the label of the whole-rule deviation that set it), the findings
-        lowered by deviations of single items
-        (``item_deviations``: {item: "warning (deviation DEV-4)"}) and the findings a deviation
-        switched off (``waived``); rules that found nothing are listed with zero."""
+        """Count per rule (catalogue order; ``errors`` and ``warnings`` among them), with the
+        severity in force (``deviation``: the label of the whole-rule deviation that set it), the
+        findings that deviations of single items lowered (``item_deviations``: {item: "warning
+        (deviation DEV-4)"}) and the findings a deviation switched off (``waived``); rules that
+        found nothing are listed with zero."""
         counts = {rule.slug: 0 for rule in GAP_RULES}
         errors = {rule.slug: 0 for rule in GAP_RULES}
         waived = {rule.slug: 0 for rule in GAP_RULES}

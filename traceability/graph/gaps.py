@@ -253,7 +253,10 @@ def gaps_find(graph: TraceGraph, *, verifier: Verifier | None = None, risks: lis
     }
     deviations = [deviation for deviation in graph.deviations if deviation.bound]
     whole_rule = {deviation.rule: deviation for deviation in deviations if not deviation.item}
-    one_item = {(deviation.rule, deviation.item): deviation for deviation in deviations if deviation.item}
+    one_item: dict[str, dict[str, DeviationInfo]] = {}
+    for deviation in deviations:
+        if deviation.item:
+            one_item.setdefault(deviation.rule, {})[deviation.item] = deviation
     checks = _Checks(graph, verifier, risks)
     findings: list[Finding] = []
     waived: list[Finding] = []
@@ -263,18 +266,22 @@ def gaps_find(graph: TraceGraph, *, verifier: Verifier | None = None, risks: lis
         base = severities[rule.slug]
         severity, rule_deviation = _lower(base, whole_rule.get(rule.slug))
         in_force[rule.slug] = severity
-        if rule_deviation is not None:
-            rule_deviations[rule.slug] = rule_deviation.label
+        label = rule_deviation.label if rule_deviation is not None else ""
+        if label:
+            rule_deviations[rule.slug] = label
         if base == Severity.OFF:
             continue
         check: Callable[[], Iterator[Hit]] = getattr(checks, rule.slug)
+        by_item = one_item.get(rule.slug)
+        target = waived if severity == Severity.OFF else findings
         for items, message, clauses in check():
-            chosen, deviation = severity, rule_deviation
-            lowered, by_item = _lower(base, one_item.get((rule.slug, items[0])) if items else None)
-            if by_item is not None and SEVERITY_RANK[lowered] <= SEVERITY_RANK[chosen]:
-                chosen, deviation = lowered, by_item
-            finding = Finding(rule.slug, chosen, items, message, clauses, deviation.label if deviation else "")
-            (waived if chosen == Severity.OFF else findings).append(finding)
+            if by_item and items and items[0] in by_item:
+                lowered, applied = _lower(base, by_item[items[0]])
+                if applied is not None and SEVERITY_RANK[lowered] <= SEVERITY_RANK[severity]:
+                    finding = Finding(rule.slug, lowered, items, message, clauses, applied.label)
+                    (waived if lowered == Severity.OFF else findings).append(finding)
+                    continue
+            target.append(Finding(rule.slug, severity, items, message, clauses, label))
     return GapReport(
         findings=findings,
         severities=in_force,
