@@ -15,6 +15,8 @@ from traceability.models import (
     ClauseLink,
     Commit,
     CommitLink,
+    Deviation,
+    DeviationRevocation,
     Item,
     Link,
     ManualExecution,
@@ -40,13 +42,27 @@ from traceability.services.items import (
     items_make_obsolete,
 )
 from traceability.services.links import link_create, link_cycle, link_delete, link_problem
-from traceability.services.products import product_create, product_update
+from traceability.services.products import gap_rules_check, product_create, product_update
 
 
 class ProductAdminForm(forms.ModelForm):
     class Meta:
         model = Product
         fields = ["key", "name", "intended_use", "safety_class", "standards", "risk_matrix", "key_pattern", "gap_rules"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self.errors or not ({"safety_class", "gap_rules"} & set(self.changed_data) or self.instance.pk is None):
+            return data
+        try:  # the service's rule, shown on the form: a protected rule is lowered only by a deviation
+            gap_rules_check(
+                key=data.get("key") or self.instance.key,
+                safety_class=data.get("safety_class") or "",
+                gap_rules=data.get("gap_rules"),
+            )
+        except DomainError as exc:
+            self.add_error("gap_rules", exc.message.removeprefix("gap_rules: "))
+        return data
 
 
 @admin.register(Product)
@@ -377,6 +393,22 @@ class ReleaseAdmin(ReadOnlyAdmin):
     list_display = ["product", "version", "state", "commit_sha", "git_tag", "created_at"]
     list_filter = ["product", "state"]
     search_fields = ["version", "commit_sha", "git_tag"]
+
+
+@admin.register(Deviation)
+class DeviationAdmin(ReadOnlyAdmin):
+    """Signed deviations: signed and revoked through the services (API, commands), never edited."""
+
+    list_display = ["__str__", "rule", "item_key", "severity", "created_at", "created_by", "sha256"]
+    list_filter = ["product", "rule", "severity"]
+    search_fields = ["rule", "item_key", "rationale"]
+    list_select_related = ["product", "created_by"]
+
+
+@admin.register(DeviationRevocation)
+class DeviationRevocationAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "created_at", "created_by", "sha256"]
+    list_select_related = ["deviation__product", "created_by"]
 
 
 @admin.register(Baseline)

@@ -14,11 +14,27 @@ sealed approval signature over that hash.
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from qms.canonical import digest_of
 from qms.errors import Conflict
 from qms.integrity.records import RecordProblem, Witnessed, record_check
 from qms.models import Signature, SignatureMeaning, signature_is_sealed
 from traceability.graph.load import BaselineCorrupt, baseline_verified, iso
-from traceability.models import Baseline, Product, Release, ReleaseApproval, ReleaseState, TraceReport
+from traceability.models import (
+    Baseline,
+    Deviation,
+    DeviationRevocation,
+    Product,
+    Release,
+    ReleaseApproval,
+    ReleaseState,
+    TraceReport,
+)
+from traceability.models.deviations import (
+    DEVIATION_RECORD_TYPE,
+    REVOCATION_RECORD_TYPE,
+    deviation_content,
+    revocation_content,
+)
 from traceability.models.releases import approval_is_sealed, baseline_is_sealed
 from traceability.models.reports import ReportState, report_is_sealed
 
@@ -165,3 +181,70 @@ def reports_check(witnessed: Witnessed) -> Iterator[RecordProblem]:
                 f"report {report.document_id} r{report.revision} ({report.format})",
                 "its recorded file, size or SHA-256 does not match its seal (changed in the database)",
             )
+
+
+@record_check("deviations", witnesses=("deviation.signed", "deviation.revoked"))
+def deviations_check(witnessed: Witnessed) -> Iterator[RecordProblem]:
+    """Every deviation and revocation still has the content its sealed signature was applied over,
+    and every one the trail records signed or revoked is still there (a deleted revocation would
+    put a withdrawn deviation back in force)."""
+    signed = witnessed.get("deviation.signed", set())
+    revoked = witnessed.get("deviation.revoked", set())
+    signatures = {
+        (signature.record_type, signature.record_id): signature
+        for signature in Signature.objects.filter(record_type__in=(DEVIATION_RECORD_TYPE, REVOCATION_RECORD_TYPE))
+    }
+    present: set[str] = set()
+    for deviation in Deviation.objects.select_related("product", "created_by").order_by("id"):
+        name = f"deviation {deviation.product.key} {deviation.label}"
+        present.add(str(deviation.pk))
+        content = deviation_content(
+            product_key=deviation.product.key,
+            number=deviation.number,
+            rule=deviation.rule,
+            item=deviation.item_key,
+            severity=deviation.severity,
+            rationale=deviation.rationale,
+            created_at=deviation.created_at,
+            signer=deviation.created_by.get_username(),
+        )
+        yield from _signed_record_problems(
+            name, signatures.get((DEVIATION_RECORD_TYPE, str(deviation.pk))), digest_of(content), deviation.sha256
+        )
+        if str(deviation.pk) not in signed:
+            yield RecordProblem(name, "the audit trail has no deviation.signed event for it")
+    for missing in sorted(signed - present, key=int):
+        yield RecordProblem(f"deviation #{missing}", "the audit trail records it signed, but it is gone")
+    revocations = DeviationRevocation.objects.select_related("deviation__product", "created_by").order_by("id")
+    revoked_present = set()
+    for revocation in revocations:
+        deviation = revocation.deviation
+        revoked_present.add(str(deviation.pk))
+        content = revocation_content(
+            product_key=deviation.product.key,
+            deviation=deviation,
+            revocation=revocation,
+            signer=revocation.created_by.get_username(),
+        )
+        yield from _signed_record_problems(
+            f"revocation of {deviation.product.key} {deviation.label}",
+            signatures.get((REVOCATION_RECORD_TYPE, str(revocation.pk))),
+            digest_of(content),
+            revocation.sha256,
+        )
+    for missing in sorted(revoked - revoked_present, key=int):
+        yield RecordProblem(
+            f"deviation #{missing}",
+            "the audit trail records its revocation, but the revocation is gone (in force again)",
+        )
+
+
+def _signed_record_problems(
+    name: str, signature: Signature | None, content_sha256: str, stored_sha256: str
+) -> Iterator[RecordProblem]:
+    if signature is None:
+        yield RecordProblem(name, "it has no signature")
+    elif not signature_is_sealed(signature):
+        yield RecordProblem(name, f"its signature #{signature.pk} does not match its seal")
+    elif not content_sha256 == stored_sha256 == signature.record_hash:
+        yield RecordProblem(name, "its content is not what was signed (edited in the database)")

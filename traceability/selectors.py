@@ -5,7 +5,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import BooleanField, Case, Count, Exists, F, OuterRef, Q, QuerySet, Value, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    CharField,
+    Count,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast
 
 from qms.errors import NotFound
 from qms.models import AuditEvent, Signature
@@ -13,7 +27,8 @@ from qms.selectors import audit_event_list, signature_list
 from qms.snapshot import read_snapshot
 from standards.models import Clause
 from standards.selectors import clauses_applicable
-from traceability.models import ClauseLink, Item, Link, Product, Release, ReleaseApproval, ReleaseState
+from traceability.models import ClauseLink, Deviation, Item, Link, Product, Release, ReleaseApproval, ReleaseState
+from traceability.models.deviations import DEVIATION_RECORD_TYPE, REVOCATION_RECORD_TYPE
 
 
 def product_list() -> QuerySet[Product]:
@@ -258,6 +273,38 @@ def release_last_frozen(*, product: Product) -> Release | None:
 def release_signatures(release: Release) -> QuerySet[Signature]:
     """The signature manifest of a release, oldest first."""
     return signature_list(record_type="traceability.release", record_id=str(release.pk))
+
+
+# --- deviations -------------------------------------------------------------------------------
+
+SIGNATURE_COLUMNS = ("id", "signer_username", "printed_name", "signed_at", "meaning", "record_hash", "comment")
+
+
+def _signature_of(record_type: str, pk: str, prefix: str) -> dict[str, Subquery]:
+    """Columns of the signature over a record (``record_type``, id in ``pk``), as annotations."""
+    signature = Signature.objects.filter(record_type=record_type, record_id=Cast(OuterRef(pk), CharField()))
+    return {f"{prefix}_{name}": Subquery(signature.order_by("id").values(name)[:1]) for name in SIGNATURE_COLUMNS}
+
+
+def deviation_list(*, product: Product) -> QuerySet[Deviation]:
+    """The product's deviations, in force or revoked, by number, each with its signature and its
+    revocation's (one query: annotations ``signature_<column>``, ``revocation_signature_<column>``)."""
+    return (
+        Deviation.objects.filter(product=product)
+        .select_related("product", "created_by", "revocation", "revocation__created_by")
+        .annotate(
+            **_signature_of(DEVIATION_RECORD_TYPE, "pk", "signature"),
+            **_signature_of(REVOCATION_RECORD_TYPE, "revocation__pk", "revocation_signature"),
+        )
+        .order_by("number")
+    )
+
+
+def deviation_get(*, product: Product, number: int) -> Deviation:
+    deviation = deviation_list(product=product).filter(number=number).first()
+    if deviation is None:
+        raise NotFound(f"{product.key} has no deviation DEV-{number}", product=product.key, deviation=number)
+    return deviation
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Pages of the trace engine: a release (state, baseline, signatures, gaps, changes; freeze and
 approve forms), the matrix with filters and paging, the gap report."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +18,7 @@ from qms.models import SignatureMeaning
 from qms.roles import Scope, acting_user, user_write_scopes
 from qms.views import SnapshotPageMixin
 from traceability.gap_rules import FINDING_SEVERITIES
+from traceability.graph.findings import GapMark
 from traceability.graph.gaps import gaps_find
 from traceability.graph.matrix import DEFAULT_ROOT_KIND, ROOT_KINDS, ROW_STATUSES, MatrixRow
 from traceability.graph.selectors import baseline_diff, graph_load
@@ -109,7 +110,7 @@ class ReleasePage(ReleasePageMixin, TemplateView):
             "release": release,
             "frozen": graph.is_frozen,
             "report": report,
-            "rules": [entry for entry in report.by_rule() if entry["count"]],
+            "rules": [entry for entry in report.by_rule() if entry["count"] or entry["waived"]],
             "signatures": signatures,
             "approval": next((signature for signature in signatures if signature.pk == approval_id), None),
             "previous": previous,
@@ -163,8 +164,12 @@ class MatrixPageRow:
     """A matrix row as the page shows it: gap rules with their severity, clauses with a label."""
 
     row: MatrixRow
-    gaps: list[tuple[str, str]]  # (rule, severity)
+    gaps: list[tuple[str, str, str]]  # (rule, severity, label: "warning (deviation DEV-3)" when a deviation set it)
     clauses: list[tuple[str, str]]  # (label, reference)
+
+
+def _gap_marks(marks: Mapping[str, GapMark], rules: list[str]) -> list[tuple[str, str, str]]:
+    return [(rule, marks[rule].severity, marks[rule].label) if rule in marks else (rule, "", "") for rule in rules]
 
 
 class MatrixPage(ReleasePageMixin, TemplateView):
@@ -189,7 +194,6 @@ class MatrixPage(ReleasePageMixin, TemplateView):
         if gaps_only:
             rows = [row for row in rows if row.gaps]
         page = Paginator(rows, self.page_size).get_page(params.get("page"))
-        severities = matrix.gaps.severities if matrix.gaps else {}
         return {
             **super().get_context_data(**kwargs),
             "product": product,
@@ -198,7 +202,7 @@ class MatrixPage(ReleasePageMixin, TemplateView):
             "rows": [
                 MatrixPageRow(
                     row=row,
-                    gaps=[(rule, severities.get(rule, "")) for rule in row.gaps],
+                    gaps=_gap_marks(matrix.gaps.marks_of(row.key) if matrix.gaps else {}, row.gaps),
                     clauses=[(graph.clause_label(ref), ref) for ref in row.clauses],
                 )
                 for row in page.object_list
@@ -237,7 +241,7 @@ class GapsPage(ReleasePageMixin, TemplateView):
             "release": release,
             "frozen": graph.is_frozen,
             "report": report,
-            "rules": [entry for entry in report.by_rule() if entry["count"]],
+            "rules": [entry for entry in report.by_rule() if entry["count"] or entry["waived"]],
             "page": Paginator(findings, self.page_size).get_page(params.get("page")),
             "severity": severity,
             "query_string": _query_string(self.request),

@@ -30,6 +30,7 @@ from traceability.models import (
     TestRun,
     TraceReport,
 )
+from traceability.services.deviations import deviation_revoke, deviation_sign
 from traceability.services.evidence import manual_executions_record, run_input_clean
 from traceability.services.items import clause_link_create
 from traceability.services.releases import release_freeze, release_sign
@@ -55,6 +56,8 @@ MATRIX: dict[str, tuple[str, str, str, str, str]] = {
     "traceability.clauselink": ("va-d", "va-d", "v---", "----", "va-d"),
     "traceability.release": ("v---", "v---", "v---", "----", "v---"),
     "traceability.baseline": ("v---", "v---", "v---", "----", "v---"),
+    "traceability.deviation": ("v---", "v---", "v---", "----", "v---"),
+    "traceability.deviationrevocation": ("v---", "v---", "v---", "----", "v---"),
     "traceability.testrun": ("v---", "v---", "v---", "----", "v---"),
     "traceability.commit": ("v---", "v---", "v---", "----", "v---"),
     "traceability.manualexecution": ("va--", "va--", "v---", "----", "va--"),
@@ -101,6 +104,11 @@ def records(catalogue, small_graph, qm, developer) -> dict[str, object]:
     )
     release = release_freeze(product=product, version="1.0", actor=qm)
     release_sign(release=release, signer=qm, password="quinn-pw", meaning="review")
+    why = "The bench rig's failure is understood and does not reach patients in this release."
+    deviation = deviation_sign(
+        product=product, rule="test_failed", severity="warning", rationale=why, signer=qm, password="quinn-pw"
+    )
+    revocation = deviation_revoke(deviation=deviation, reason=why, signer=qm, password="quinn-pw")
     report = TraceReport.objects.create(
         release=release,
         format="pdf",
@@ -121,7 +129,7 @@ def records(catalogue, small_graph, qm, developer) -> dict[str, object]:
     return {
         "qms.auditevent": AuditEvent.objects.order_by("id").first(),
         "qms.apitoken": token,
-        "qms.signature": Signature.objects.get(),
+        "qms.signature": Signature.objects.order_by("id").first(),
         "auth.user": developer,
         "django_tasks_database.dbtaskresult": task,
         "standards.standard": Standard.objects.get(slug="iec-62304-2015"),
@@ -133,6 +141,8 @@ def records(catalogue, small_graph, qm, developer) -> dict[str, object]:
         "traceability.clauselink": clause_link,
         "traceability.release": release,
         "traceability.baseline": Baseline.objects.get(),
+        "traceability.deviation": deviation,
+        "traceability.deviationrevocation": revocation,
         "traceability.testrun": TestRun.objects.filter(source="manual").get(),
         "traceability.commit": commit,
         "traceability.manualexecution": ManualExecution.objects.filter(run__source="manual").get(),

@@ -8,7 +8,7 @@ from traceability.models import ClauseLink, Item, Link
 
 pytestmark = pytest.mark.django_db
 
-SAMPLE = {"product_key": "DEMO", "key": "SRS-1", "pk": "1", "slug": "iec-62304-2015"}
+SAMPLE = {"product_key": "DEMO", "key": "SRS-1", "pk": "1", "number": "1", "slug": "iec-62304-2015"}
 # endpoints that need a query parameter to answer at all (without it: 400 naming it)
 REQUIRED_QUERY = {"/trace/": "?direction=upstream"}
 

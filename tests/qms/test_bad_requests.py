@@ -28,7 +28,7 @@ pytestmark = pytest.mark.django_db
 SHA = "0123456789abcdef0123456789abcdef01234567"
 NUL_PROBLEM = "contains a NUL character (U+0000), which cannot be stored"
 SURROGATE_PROBLEM = "contains a lone surrogate (U+D800), which is not text"
-SAMPLE = {"pk": 1, "object_id": "1", "slug": "iec-62304-2015", "app_label": "traceability"}
+SAMPLE = {"pk": 1, "number": 1, "object_id": "1", "slug": "iec-62304-2015", "app_label": "traceability"}
 
 
 def _routes(patterns: list[Any], prefix: str = "") -> list[tuple[str, URLPattern]]:

@@ -225,7 +225,7 @@ def test_the_demo_creates_only_the_users_that_are_missing(catalogue):
     out = StringIO()
     call_command("load_demo", stdout=out)
     auditor.refresh_from_db()
-    assert (auditor.first_name, auditor.last_name, auditor.password) == ("Auditor", "", password)
+    assert (auditor.first_name, auditor.last_name, auditor.password) == ("Auditor", "Tester", password)
     assert {user.username: user_roles(user) for user in User.objects.all()} == {
         "qm": {"quality_manager"},
         "dev": {"developer"},

@@ -76,7 +76,7 @@ def test_the_workbook_and_a_csv_table(release, auditor, api_client, django_captu
     assert missing.status_code == 404
     assert (
         missing.json()["detail"]
-        == "no table 'secrets'; tables are matrix, reverse, risks, gaps, soup, anomalies, clauses, changes"
+        == "no table 'secrets'; tables are matrix, reverse, risks, gaps, deviations, soup, anomalies, clauses, changes"
     )
 
 

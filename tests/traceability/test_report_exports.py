@@ -148,6 +148,7 @@ def test_the_workbook_of_a_release(release):
         "Reverse matrix",
         "Risk trace",
         "Gaps",
+        "Signed deviations",
         "SOUP list",
         "Anomalies",
         "Clause checklist",

@@ -571,3 +571,74 @@ def test_a_missing_report_file_is_rendered_again_with_the_same_bytes(stored_repo
     assert response.status_code == 200
     assert b"".join(response.streaming_content) == original
     assert AuditEvent.objects.order_by("-id").first().action == "report.restored"
+
+
+# --- gap rules and deviations ------------------------------------------------------------------
+
+WHY = "The failure is in the bench rig, not in the device; it does not reach patients in this release."
+
+
+def test_a_gap_rule_lowered_in_the_database_has_no_effect(released, api_client, auditor):
+    from traceability.models import Product
+
+    Product.objects.filter(key="RPT").update(gap_rules={"test_failed": "off", "residual_risk_unacceptable": "warning"})
+    body = api_client(auditor).get("/api/v1/products/RPT/gaps/").json()
+    assert {entry["rule"]: entry["severity"] for entry in body["by_rule"]}["test_failed"] == "error"
+    assert any("test_failed" in note and "ignored" in note for note in body["notes"])
+
+
+def test_a_deviation_forged_in_the_database_is_never_applied(released, qm):
+    from traceability.graph.load import graph_load_live
+    from traceability.models import Deviation
+    from traceability.models.deviations import deviation_content
+
+    product = released["1.0.0"].product
+    created = timezone.now()
+    content = deviation_content(
+        product_key="RPT",
+        number=1,
+        rule="test_failed",
+        item="",
+        severity="off",
+        rationale=WHY,
+        created_at=created,
+        signer="quinn",
+    )
+    deviation = Deviation.objects.create(
+        product=product,
+        number=1,
+        rule="test_failed",
+        severity="off",
+        rationale=WHY,
+        sha256=digest_of(content),
+        created_at=created,
+        created_by=qm,
+    )
+    Signature.objects.create(
+        signer=qm,
+        signer_username="quinn",
+        printed_name="Quinn Manager",
+        meaning="approval",
+        record_type="traceability.deviation",
+        record_id=str(deviation.pk),
+        record_repr="RPT DEV-1",
+        record_hash=deviation.sha256,
+        seal=digest_of({"guess": 1}),
+    )
+    graph = graph_load_live(product=product)
+    assert [(entry.label, entry.bound) for entry in graph.deviations] == [("DEV-1", False)]
+    problem = audit_verify_problem()
+    assert "deviation RPT DEV-1: its signature #" in problem and "does not match its seal" in problem
+
+
+def test_a_deleted_revocation_is_detected(released, qm):
+    from traceability.services.deviations import deviation_revoke, deviation_sign
+
+    product = released["1.0.0"].product
+    deviation = deviation_sign(
+        product=product, rule="test_failed", severity="warning", rationale=WHY, signer=qm, password=PASSWORD
+    )
+    deviation_revoke(deviation=deviation, reason=WHY, signer=qm, password=PASSWORD)
+    lift("traceability_deviationrevocation")
+    sql("DELETE FROM traceability_deviationrevocation")
+    assert "its revocation, but the revocation is gone (in force again)" in audit_verify_problem()

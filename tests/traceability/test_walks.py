@@ -157,9 +157,9 @@ def test_the_walks_cost_the_same_queries_for_one_item_and_many(api_client, audit
         link_create(source=srs, target=sys_1, link_type="derives_from", actor=qm)
     many = [_count(client, path) for path in paths]
     assert many == one
-    # live: the graph's eight queries plus session, user, role and product; a baseline: its row,
+    # live: the graph's nine queries plus session, user, role and product; a baseline: its row,
     # the release's signatures and approval record (traceability.integrity)
-    assert one == [12, 8, 12, 8, 17]
+    assert one == [13, 8, 13, 8, 18]
     assert client.get(paths[0]).json()["count"] == 2 + 25 * 2
 
 

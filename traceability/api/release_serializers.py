@@ -168,6 +168,9 @@ class MatrixPageOutputSerializer(serializers.Serializer):
 class FindingOutputSerializer(serializers.Serializer):
     rule = serializers.CharField()
     severity = serializers.CharField()
+    deviation = serializers.CharField(
+        allow_null=True, help_text="The signed deviation (DEV-3) that lowered this finding's severity"
+    )
     items = serializers.ListField(child=serializers.CharField())
     clauses = serializers.ListField(child=serializers.CharField())
     message = serializers.CharField()
@@ -181,6 +184,12 @@ class GapsPageOutputSerializer(serializers.Serializer):
     errors = serializers.IntegerField()  # type: ignore[assignment]
     warnings = serializers.IntegerField()
     by_rule = serializers.ListField(child=serializers.DictField())
+    deviations = serializers.ListField(
+        child=serializers.DictField(), help_text="The signed deviations in force (of the baseline, when frozen)"
+    )
+    notes = serializers.ListField(
+        child=serializers.CharField(), help_text="Overrides or deviations that were not applied, and why"
+    )
     count = serializers.IntegerField()
     next = serializers.CharField(allow_null=True)
     previous = serializers.CharField(allow_null=True)

@@ -273,7 +273,8 @@ class RiskTraceView(ReleaseScopedMixin, APIView):
 
 
 class GapsView(ReleaseScopedMixin, APIView):
-    """Every finding of the gap rules; filters ``severity`` and ``rule``; paginated."""
+    """Every finding of the gap rules; filters ``severity`` and ``rule``; paginated. A finding a
+    signed deviation lowered names it (``deviation``); ``deviations`` lists those in force."""
 
     @extend_schema(parameters=[GapsQueryInputSerializer], responses=GapsPageOutputSerializer)
     def get(self, request: Request, product_key: str, version: str | None = None) -> Response:
@@ -293,6 +294,8 @@ class GapsView(ReleaseScopedMixin, APIView):
             "errors": report.errors,
             "warnings": report.warnings,
             "by_rule": report.by_rule(),
+            "deviations": [deviation.as_dict() for deviation in report.deviations],
+            "notes": report.notes,
         }
         return paged_response(self, request, findings, head)
 

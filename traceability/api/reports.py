@@ -146,7 +146,7 @@ class ReleaseWorkbookView(ReleaseReportView):
 
 class ReleaseTableCsvView(APIView):
     """One table of the trace report of a frozen release as CSV (computed on request from the
-    baseline): matrix, reverse, risks, gaps, soup, anomalies or clauses."""
+    baseline): matrix, reverse, risks, gaps, deviations, soup, anomalies, clauses or changes."""
 
     content_negotiation_class = IgnoreAccept
 

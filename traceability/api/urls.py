@@ -1,6 +1,6 @@
 from django.urls import path
 
-from traceability.api import graph_views, release_views, reports, views
+from traceability.api import deviations, graph_views, release_views, reports, views
 from traceability.api.evidence.urls import urlpatterns as evidence_urlpatterns
 
 urlpatterns = [
@@ -28,6 +28,17 @@ urlpatterns = [
         "products/<str:product_key>/clause-links/<int:pk>/",
         views.ClauseLinkDetailView.as_view(),
         name="api-clause-link-detail",
+    ),
+    path("products/<str:product_key>/deviations/", deviations.DeviationListView.as_view(), name="api-deviation-list"),
+    path(
+        "products/<str:product_key>/deviations/<int:number>/",
+        deviations.DeviationDetailView.as_view(),
+        name="api-deviation-detail",
+    ),
+    path(
+        "products/<str:product_key>/deviations/<int:number>/revoke/",
+        deviations.DeviationRevokeView.as_view(),
+        name="api-deviation-revoke",
     ),
     # releases and the trace engine
     path("products/<str:product_key>/releases/", release_views.ReleaseListView.as_view(), name="api-release-list"),

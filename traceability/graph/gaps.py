@@ -1,16 +1,29 @@
 """The gap checks: every rule of ``traceability.gap_rules``, run on a ``TraceGraph``.
 
 A rule's severity comes from the product's safety class (unassigned → C) unless the product
-overrides it (``Product.gap_rules``); rules set to ``off`` are not run. Obsolete items never
-produce findings and never count as a parent, a verification or evidence.
+overrides it (``Product.gap_rules``; an override that lowers a protected rule is ignored and
+noted); rules set to ``off`` are not run. Obsolete items never produce findings and never count
+as a parent, a verification or evidence.
+
+Signed deviations in force (``TraceGraph.deviations``) then lower what they cover: a deviation
+of the whole rule lowers every finding of it, a deviation of one item the finding whose item at
+fault (its first item) is that item. The finding keeps the deviation's label (``DEV-3``); a
+finding lowered to ``off`` is not counted but kept in ``GapReport.waived``.
 """
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
-from traceability.gap_rules import GAP_RULES, Severity, rule_severities
-from traceability.graph.model import FAIL, PASS, TraceGraph, TraceLink, without_gc
+from traceability.gap_rules import (
+    GAP_RULES,
+    SEVERITY_RANK,
+    Severity,
+    effective_class,
+    lowering_overrides,
+    rule_severities,
+)
+from traceability.graph.findings import Finding, GapReport
+from traceability.graph.model import FAIL, PASS, DeviationInfo, TraceGraph, TraceLink, without_gc
 from traceability.graph.risk import RiskLevel, RiskRow, risk_trace_rows
 from traceability.graph.verification import (
     NO_TEST_NOR_REQUIREMENT,
@@ -22,76 +35,6 @@ from traceability.graph.verification import (
 from traceability.kinds import ItemKind, ItemStatus, LinkType
 
 REQUIREMENT_KINDS = (ItemKind.SYSTEM_REQUIREMENT, ItemKind.SOFTWARE_REQUIREMENT)
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    rule: str
-    severity: str  # "error" or "warning"
-    items: tuple[str, ...]  # keys of the items involved, the item at fault first
-    message: str
-    clauses: tuple[str, ...] = ()  # clause references (standard-slug:number), for clause rules
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "rule": self.rule,
-            "severity": self.severity,
-            "items": list(self.items),
-            "clauses": list(self.clauses),
-            "message": self.message,
-        }
-
-
-@dataclass
-class GapReport:
-    findings: list[Finding]
-    severities: dict[str, str] = field(default_factory=dict)  # rule → severity used
-
-    @property
-    def errors(self) -> int:
-        return sum(1 for finding in self.findings if finding.severity == Severity.ERROR)
-
-    @property
-    def warnings(self) -> int:
-        return sum(1 for finding in self.findings if finding.severity == Severity.WARNING)
-
-    @property
-    def ready(self) -> bool:
-        """No error-level gap."""
-        return self.errors == 0
-
-    def by_rule(self) -> list[dict[str, Any]]:
-        """Count per rule (catalogue order), with the severity in force; rules that found nothing
-        are listed with zero."""
-        counts = {rule.slug: 0 for rule in GAP_RULES}
-        for finding in self.findings:
-            counts[finding.rule] += 1
-        return [
-            {
-                "rule": rule.slug,
-                "title": rule.title,
-                "severity": self.severities.get(rule.slug, ""),
-                "count": counts[rule.slug],
-            }
-            for rule in GAP_RULES
-        ]
-
-    def by_item(self) -> dict[str, list[str]]:
-        """Rule slugs of the findings that name each item."""
-        named: dict[str, set[str]] = {}
-        for finding in self.findings:
-            for key in finding.items:
-                named.setdefault(key, set()).add(finding.rule)
-        return {key: sorted(rules) for key, rules in named.items()}
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "ready": self.ready,
-            "errors": self.errors,
-            "warnings": self.warnings,
-            "by_rule": self.by_rule(),
-            "findings": [finding.as_dict() for finding in self.findings],
-        }
 
 
 def _level(level: RiskLevel) -> str:
@@ -271,9 +214,34 @@ class _Checks:
                 yield (), f"{clause.standard} {clause.number} ({clause.title}) has no evidence", (clause.ref,)
 
 
+def _lower(severity: str, deviation: DeviationInfo | None) -> tuple[str, DeviationInfo | None]:
+    """The severity a deviation lowers to, and the deviation when it lowers anything."""
+    if deviation is None or SEVERITY_RANK[deviation.severity] >= SEVERITY_RANK[severity]:
+        return severity, None
+    return deviation.severity, deviation
+
+
+def _notes(graph: TraceGraph) -> list[str]:
+    product = graph.product
+    klass = effective_class(product.safety_class)
+    notes = [
+        f"gap_rules override {slug} → {severity} is ignored: on a class {klass} product a protected rule is "
+        "lowered only by a signed deviation"
+        for slug, severity in sorted(lowering_overrides(product.gap_rules, klass).items())
+    ]
+    notes += [
+        f"{deviation.label} ({deviation.rule}, {deviation.scope}) is not applied: its content no longer matches "
+        "the SHA-256 its signature was applied over"
+        for deviation in graph.deviations
+        if not deviation.bound
+    ]
+    return notes
+
+
 @without_gc
 def gaps_find(graph: TraceGraph, *, verifier: Verifier | None = None, risks: list[RiskRow] | None = None) -> GapReport:
-    """Run every gap rule that is not off for the product; findings in catalogue order."""
+    """Run every gap rule that is not off for the product, then apply the signed deviations in
+    force; findings in catalogue order."""
     verifier = verifier or Verifier(graph)
     if risks is None:
         risks = risk_trace_rows(graph, verifier=verifier)
@@ -283,13 +251,42 @@ def gaps_find(graph: TraceGraph, *, verifier: Verifier | None = None, risks: lis
             safety_class=graph.product.effective_safety_class, overrides=graph.product.gap_rules
         ).items()
     }
+    deviations = [deviation for deviation in graph.deviations if deviation.bound]
+    whole_rule = {deviation.rule: deviation for deviation in deviations if not deviation.item}
+    one_item: dict[str, dict[str, DeviationInfo]] = {}
+    for deviation in deviations:
+        if deviation.item:
+            one_item.setdefault(deviation.rule, {})[deviation.item] = deviation
     checks = _Checks(graph, verifier, risks)
-    findings = []
+    findings: list[Finding] = []
+    waived: list[Finding] = []
+    in_force: dict[str, str] = {}
+    rule_deviations: dict[str, str] = {}
     for rule in GAP_RULES:
-        severity = severities[rule.slug]
-        if severity == Severity.OFF:
+        base = severities[rule.slug]
+        severity, rule_deviation = _lower(base, whole_rule.get(rule.slug))
+        in_force[rule.slug] = severity
+        label = rule_deviation.label if rule_deviation is not None else ""
+        if label:
+            rule_deviations[rule.slug] = label
+        if base == Severity.OFF:
             continue
         check: Callable[[], Iterator[Hit]] = getattr(checks, rule.slug)
+        by_item = one_item.get(rule.slug)
+        target = waived if severity == Severity.OFF else findings
         for items, message, clauses in check():
-            findings.append(Finding(rule.slug, severity, items, message, clauses))
-    return GapReport(findings=findings, severities=severities)
+            if by_item and items and items[0] in by_item:
+                lowered, applied = _lower(base, by_item[items[0]])
+                if applied is not None and SEVERITY_RANK[lowered] <= SEVERITY_RANK[severity]:
+                    finding = Finding(rule.slug, lowered, items, message, clauses, applied.label)
+                    (waived if lowered == Severity.OFF else findings).append(finding)
+                    continue
+            target.append(Finding(rule.slug, severity, items, message, clauses, label))
+    return GapReport(
+        findings=findings,
+        severities=in_force,
+        rule_deviations=rule_deviations,
+        deviations=deviations,
+        waived=waived,
+        notes=_notes(graph),
+    )

@@ -1,10 +1,10 @@
 """Build a ``TraceGraph`` from the live database or from a frozen baseline.
 
-Live loading costs a constant number of queries whatever the product's size (eight: standards,
-applicable clauses, items, links, clause links, bound runs, bound results, commit links), all
-``values_list`` tuples, never model instances. They run in one snapshot (``qms.snapshot``): CI
-posting runs meanwhile cannot make a link, result or commit name an item the items query did not
-see.
+Live loading costs a constant number of queries whatever the product's size (nine: standards,
+applicable clauses, items, links, clause links, bound runs, bound results, commit links, signed
+deviations in force), all ``values_list`` tuples, never model instances. They run in one snapshot
+(``qms.snapshot``): CI posting runs meanwhile cannot make a link, result or commit name an item
+the items query did not see.
 
 Evidence binding: a release's results are those of the product's test runs whose ``version``
 equals the release version, or whose ``commit_sha`` names the same commit as the release's
@@ -28,6 +28,7 @@ from qms.canonical import canonical_json, sha256_hex
 from qms.snapshot import read_snapshot
 from standards.models import Clause
 from standards.selectors import class_filter
+from traceability.graph.deviations import deviation_rows, deviations_from_rows, deviations_load
 from traceability.graph.model import (
     ClauseInfo,
     ProductInfo,
@@ -43,7 +44,9 @@ from traceability.models import ClauseLink, CommitLink, Item, Link, Product, Rel
 from traceability.models.evidence import STATUS_SEVERITY
 from traceability.models.releases import SHA_MIN_LENGTH
 
-BASELINE_FORMAT = "q-interface-baseline/1"
+# /2 adds the signed deviations in force; /1 baselines (none) still load and verify byte for byte.
+BASELINE_FORMAT = "q-interface-baseline/2"
+BASELINE_FORMATS = ("q-interface-baseline/1", BASELINE_FORMAT)
 
 ITEM_FIELDS = ("key", "kind", "title", "text", "status", "attributes", "revision", "fingerprint")
 LINK_FIELDS = ("source", "link_type", "target", "target_revision", "target_fingerprint")
@@ -285,6 +288,7 @@ def graph_load_live(*, product: Product, release: Release | None = None) -> Trac
         clause_links=clause_links,
         results=results,
         commits=commits,
+        deviations=deviations_load(product),
     )
 
 
@@ -331,6 +335,7 @@ def baseline_content(graph: TraceGraph, *, taken_at: str) -> dict[str, Any]:
             for key in sorted(graph.commits)
             for commit in sorted(graph.commits[key], key=lambda commit: commit.sha)
         ],
+        "deviations": deviation_rows(graph.deviations),
     }
 
 
@@ -343,7 +348,7 @@ def baseline_serialise(content: dict[str, Any]) -> tuple[str, str]:
 @without_gc
 def graph_from_content(content: dict[str, Any], *, release: ReleaseInfo) -> TraceGraph:
     """Rebuild the graph from a baseline's content (the inverse of ``baseline_content``)."""
-    if content.get("format") != BASELINE_FORMAT:
+    if content.get("format") not in BASELINE_FORMATS:
         raise BaselineCorrupt(f"unknown baseline format {content.get('format')!r}")
     product = content["product"]
     clause_links: dict[str, list[str]] = {}
@@ -371,6 +376,7 @@ def graph_from_content(content: dict[str, Any], *, release: ReleaseInfo) -> Trac
         clause_links=clause_links,
         results={row["test_case"]: TraceResult(**row) for row in content["results"]},
         commits=commits,
+        deviations=deviations_from_rows(content.get("deviations", [])),
     )
 
 

@@ -1,9 +1,10 @@
 """The in-memory trace graph: one representation for live data and frozen baselines.
 
 A ``TraceGraph`` holds a product's items, links, clause links, the test results bound to a
-release, and the commits linked to items. It is built by ``traceability.graph.load`` either
-from the live database (a constant number of ``values_list`` queries) or from a baseline's
-canonical JSON, so every matrix, gap and impact computation runs identically on both.
+release, the commits linked to items and the signed deviations in force. It is built by
+``traceability.graph.load`` either from the live database (a constant number of
+``values_list`` queries) or from a baseline's canonical JSON, so every matrix, gap and impact
+computation runs identically on both.
 
 Items are identified by their key (unique within a product and stable across baselines).
 Date-times are ISO 8601 strings in UTC, exactly as stored in a baseline.
@@ -196,6 +197,49 @@ class ClauseInfo:
     is_heading: bool
 
 
+@dataclass(frozen=True, slots=True)
+class DeviationInfo:
+    """A signed deviation in force: a protected gap rule lowered for the whole rule (``item`` empty)
+    or for the finding whose item at fault is ``item``. ``bound``: its content still matches the
+    SHA-256 its signature was applied over (always, from a baseline); an unbound one is never applied."""
+
+    number: int
+    rule: str
+    item: str
+    severity: str  # "warning" or "off"
+    rationale: str
+    sha256: str  # the deviation's content hash, which the signature signed
+    created_at: str
+    signer: str  # user name
+    printed_name: str
+    signed_at: str
+    signature_id: int
+    bound: bool = True
+
+    @property
+    def label(self) -> str:
+        return f"DEV-{self.number}"
+
+    @property
+    def scope(self) -> str:
+        """What the deviation covers, in words: the whole rule or one item's finding."""
+        return f"finding of {self.item}" if self.item else "whole rule"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "deviation": self.label,
+            "rule": self.rule,
+            "item": self.item,
+            "severity": self.severity,
+            "rationale": self.rationale,
+            "sha256": self.sha256,
+            "signer": self.signer,
+            "printed_name": self.printed_name,
+            "signed_at": self.signed_at,
+            "signature_id": self.signature_id,
+        }
+
+
 @dataclass(slots=True)
 class ProductInfo:
     key: str
@@ -240,6 +284,7 @@ class TraceGraph:
     clause_links: dict[str, list[str]]
     results: dict[str, TraceResult]
     commits: dict[str, list[TraceCommit]]
+    deviations: list[DeviationInfo] = field(default_factory=list)  # in force, in number order
     out_links: dict[str, list[TraceLink]] = field(init=False, repr=False)
     in_links: dict[str, list[TraceLink]] = field(init=False, repr=False)
     active_keys: set[str] = field(init=False, repr=False)

@@ -1,5 +1,6 @@
 """Traceability domain: products, items, links, releases and baselines, test and commit evidence."""
 
+from traceability.models.deviations import Deviation, DeviationRevocation, DeviationSeverity
 from traceability.models.evidence import (
     Commit,
     CommitLink,
@@ -22,6 +23,9 @@ __all__ = [
     "Commit",
     "CommitLink",
     "CommitLinkKind",
+    "Deviation",
+    "DeviationRevocation",
+    "DeviationSeverity",
     "Item",
     "Link",
     "ManualExecution",

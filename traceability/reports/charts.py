@@ -123,7 +123,8 @@ def coverage_chart(coverage: Any, *, width: float) -> Drawing:
 
 
 def gap_chart(by_rule: list[dict[str, Any]], *, width: float) -> Drawing | None:
-    """Horizontal bars of the rules that found something, red for errors, amber for warnings."""
+    """Horizontal bars of the rules that found something: red with an error among the findings
+    (a signed deviation may have lowered some), amber with warnings only."""
     found = [entry for entry in by_rule if entry["count"]]
     if not found:
         return None
@@ -136,14 +137,19 @@ def gap_chart(by_rule: list[dict[str, Any]], *, width: float) -> Drawing | None:
         y = drawing.height - (index + 1) * row
         label = _clip(entry["title"], FONT, 7.5, label_width - 8)
         drawing.add(String(0, y + 2.5, label, fontName=FONT, fontSize=7.5, fillColor=INK))
-        colour = RED if entry["severity"] == "error" else AMBER
+        colour = RED if entry["errors"] else AMBER
         length = max(span * entry["count"] / most, 1.5)
         drawing.add(Rect(label_width, y + 1, length, row - 4, fillColor=colour, strokeColor=None))
+        counted = [
+            f"{number} {name}{'s' if number != 1 else ''}"
+            for number, name in ((entry["errors"], "error"), (entry["warnings"], "warning"))
+            if number
+        ]
         drawing.add(
             String(
                 label_width + length + 4,
                 y + 2.5,
-                f"{entry['count']} {entry['severity']}{'s' if entry['count'] != 1 else ''}",
+                ", ".join(counted),
                 fontName=FONT_BOLD,
                 fontSize=7.5,
                 fillColor=colour,

@@ -24,7 +24,7 @@ from traceability.graph.matrix import (
     matrix_rows,
     reverse_rows,
 )
-from traceability.graph.model import TraceGraph
+from traceability.graph.model import DeviationInfo, TraceGraph
 from traceability.graph.risk import RiskRow, risk_trace_rows
 from traceability.graph.summary import Coverage, coverage_of
 from traceability.kinds import ItemKind, LinkType
@@ -166,6 +166,11 @@ class ReportContent:
     @cached_property
     def gaps(self) -> GapReport:
         return gaps_find(self.graph, verifier=self.verifier, risks=self.risks)
+
+    @property
+    def deviations(self) -> list[DeviationInfo]:
+        """The signed deviations in force (from the baseline when frozen), in number order."""
+        return self.gaps.deviations
 
     @cached_property
     def gaps_by_item(self) -> dict[str, list[str]]:

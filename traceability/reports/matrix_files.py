@@ -15,6 +15,7 @@ from traceability.graph.matrix import MatrixRow
 from traceability.graph.summary import Matrix
 from traceability.reports.exports import WorkbookInfo, table_csv, tables_xlsx
 from traceability.reports.tables import Column, ExportTable, Value
+from traceability.reports.tables.model import gaps_text
 
 FORMATS = ("csv", "xlsx", "json", "html")
 FIXED_MOMENT = datetime(2000, 1, 1, tzinfo=UTC)  # the document date of live (unfrozen) exports
@@ -43,7 +44,7 @@ def _joined(values: list[str]) -> str:
     return "; ".join(values) if values else ""
 
 
-def _cells(row: MatrixRow) -> list[Value]:
+def _cells(row: MatrixRow, matrix: Matrix) -> list[Value]:
     tests = row.tests
     return [
         row.key,
@@ -60,7 +61,7 @@ def _cells(row: MatrixRow) -> list[Value]:
         _joined(row.commits),
         _joined(row.clauses),
         _joined(row.suspect_links),
-        _joined(row.gaps),
+        gaps_text(row.gaps, matrix.gaps.marks_of(row.key)) if matrix.gaps else _joined(row.gaps),
     ]
 
 
@@ -70,7 +71,7 @@ def matrix_table(matrix: Matrix) -> ExportTable:
         "matrix",
         "Matrix",
         list(MATRIX_COLUMNS),
-        [_cells(row) for row in matrix.rows],
+        [_cells(row, matrix) for row in matrix.rows],
         status_column=STATUS_COLUMN,
     )
 

@@ -49,6 +49,14 @@ def workbook_info(content: ReportContent) -> WorkbookInfo:
                 f"{signature.manifest_label}" + (f": {signature.comment}" if signature.comment else ""),
             )
         )
+    for deviation in content.deviations:
+        facts.append(
+            (
+                f"Deviation {deviation.label}",
+                f"{deviation.rule} ({deviation.scope}) → {deviation.severity}; signed by {deviation.printed_name} "
+                f"({deviation.signer}), {utc_text(deviation.signed_at)}: {deviation.rationale}",
+            )
+        )
     return WorkbookInfo(
         title=f"Traceability tables {product.key} {release.version} ({content.document_id})",
         subject=f"baseline SHA-256 {content.baseline_sha256}" if content.frozen else "not frozen",

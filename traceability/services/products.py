@@ -11,7 +11,7 @@ from django.utils import timezone
 from qms.errors import Conflict, InvalidInput
 from qms.services import audit_record
 from standards.models import Standard
-from traceability.gap_rules import gap_rules_problem
+from traceability.gap_rules import gap_rules_problem, protected_override_problem
 from traceability.models import Product, default_risk_matrix
 
 PRODUCT_FIELDS = ("name", "intended_use", "safety_class", "risk_matrix", "key_pattern", "gap_rules")
@@ -35,15 +35,33 @@ def _standards_resolve(slugs: Iterable[str]) -> list[Standard]:
     return [found[slug] for slug in wanted]
 
 
-def _full_clean(product: Product, *, exclude_unique: bool = False) -> None:
+def gap_rules_check(*, key: str, safety_class: str, gap_rules: Any) -> None:
+    """The product's gap-rule overrides are well formed and lower no protected rule (InvalidInput
+    naming the rule otherwise): the services' rule, also shown on the admin's form."""
+    problem = gap_rules_problem(gap_rules)
+    if problem:
+        raise InvalidInput(f"gap_rules: {problem}", field="gap_rules")
+    protected = protected_override_problem(gap_rules, safety_class, key)
+    if protected:
+        rule, message = protected
+        raise InvalidInput(f"gap_rules: {message}", field="gap_rules", code="rule_protected", rule=rule)
+
+
+def _full_clean(product: Product, *, exclude_unique: bool = False, rules_changed: bool = True) -> None:
+    """The model's validators and the gap-rule check. ``rules_changed`` False (neither the class
+    nor the overrides change): an override stored before protected rules existed is left as it
+    is (it has no effect; the gap report lists it), so other settings can still be edited."""
     try:
         product.full_clean(validate_unique=not exclude_unique)
     except ValidationError as exc:
         field, messages = next(iter(exc.message_dict.items()))
         raise InvalidInput(f"{field}: {messages[0]}", field=field) from exc
-    problem = gap_rules_problem(product.gap_rules)
-    if problem:
-        raise InvalidInput(f"gap_rules: {problem}", field="gap_rules")
+    if rules_changed:
+        gap_rules_check(key=product.key, safety_class=product.safety_class, gap_rules=product.gap_rules)
+    else:
+        problem = gap_rules_problem(product.gap_rules)
+        if problem:
+            raise InvalidInput(f"gap_rules: {problem}", field="gap_rules")
 
 
 @transaction.atomic
@@ -99,7 +117,8 @@ def product_update(*, product: Product, actor: User | None, **changes: Any) -> P
     resolved = _standards_resolve(standards) if standards is not None else None
     for name, value in changes.items():
         setattr(product, name, value if value is not None or name != "safety_class" else "")
-    _full_clean(product, exclude_unique=True)
+    rules_changed = (product.safety_class, product.gap_rules) != (before["safety_class"], before["gap_rules"])
+    _full_clean(product, exclude_unique=True, rules_changed=rules_changed)
     after = product_state(product, resolved if resolved is not None else product.standards.all())
     if after == before:
         return product

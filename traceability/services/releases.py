@@ -48,6 +48,8 @@ _TRACE_TABLES = (
     "traceability_testresult",
     "traceability_commit",
     "traceability_commitlink",
+    "traceability_deviation",
+    "traceability_deviationrevocation",
 )
 
 
@@ -150,8 +152,9 @@ def release_freeze(
 ) -> Release:
     """Take the release's immutable baseline (creating the release if it does not exist).
 
-    The baseline holds every item revision, link, clause link, the results bound to the release
-    and the commits linked to items, as canonical JSON with its SHA-256. Freezing a release that
+    The baseline holds every item revision, link, clause link, the results bound to the release,
+    the commits linked to items and the signed deviations in force, as canonical JSON with its
+    SHA-256 (a deviation signed or revoked later does not change it). Freezing a release that
     is not a draft raises Conflict (409).
     """
     _lock_trace_tables()

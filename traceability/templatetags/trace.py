@@ -3,6 +3,7 @@
 from django import template
 
 from traceability.kinds import ItemKind
+from traceability.reports.identity import utc_text
 
 register = template.Library()
 
@@ -14,3 +15,6 @@ def kind_label(kind: str) -> str:
         return str(ItemKind(kind).label)
     except ValueError:
         return kind
+
+
+register.filter("utc", utc_text)  # an ISO 8601 UTC moment as a baseline stores it → 2026-03-03 12:00:00 UTC

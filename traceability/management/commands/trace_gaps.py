@@ -36,8 +36,12 @@ class Command(DomainCommand):
                 where = f"{product.key} {release.version} (not frozen)"
             width = max((len(finding.rule) for finding in report.findings), default=0)
             for finding in report.findings:
-                self.stdout.write(f"{finding.severity:<7}  {finding.rule:<{width}}  {finding.message}")
-            self.stdout.write(f"{where}: {report.errors} errors, {report.warnings} warnings")
+                deviation = f" [deviation {finding.deviation}]" if finding.deviation else ""
+                self.stdout.write(f"{finding.severity:<7}  {finding.rule:<{width}}  {finding.message}{deviation}")
+            deviations = f", {len(report.deviations)} signed deviations in force" if report.deviations else ""
+            self.stdout.write(f"{where}: {report.errors} errors, {report.warnings} warnings{deviations}")
+        for note in report.notes:
+            self.stderr.write(f"not applied: {note}")
         if report.errors:
             raise CommandError(
                 f"{report.errors} error-level gap{'s' if report.errors != 1 else ''} in {product.key}", returncode=1

@@ -4,6 +4,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from reportlab.lib.colors import Color
 
+from traceability.graph.findings import GapMark
 from traceability.graph.matrix import TestCell
 from traceability.reports.grid import Cell, GridColumn, GridSpec
 from traceability.reports.styles import (
@@ -57,25 +58,35 @@ def rule_name(slug: str) -> str:
     return GAP_LABELS.get(slug, slug.replace("_", " "))
 
 
-def gap_lines(grid: GridSpec, column: int, gaps: Sequence[str], severities: Mapping[str, str]) -> Cell:
-    """A line per gap rule that names the item: red for an error, amber for a warning."""
+def _is_error(marks: Mapping[str, GapMark], slug: str) -> bool:
+    mark = marks.get(slug)
+    return mark is not None and mark.severity == "error"
+
+
+def gap_lines(grid: GridSpec, column: int, gaps: Sequence[str], marks: Mapping[str, GapMark]) -> Cell:
+    """A line per gap rule that names the item: red for an error, amber for a warning; a severity
+    a signed deviation lowered says so ("gap: test failed – warning (deviation DEV-3)")."""
     lines: Cell = []
     for slug in gaps:
-        colour = RED if severities.get(slug) == "error" else AMBER
-        lines += grid.lines(column, f"gap: {rule_name(slug)}", font=FONT_BOLD, color=colour)
+        mark = marks.get(slug)
+        colour = RED if _is_error(marks, slug) else AMBER
+        text = f"gap: {rule_name(slug)}"
+        if mark is not None and mark.deviation:
+            text += f" – {mark.label}"
+        lines += grid.lines(column, text, font=FONT_BOLD, color=colour)
     return lines
 
 
-def gap_flag(gaps: Sequence[str], severities: Mapping[str, str]) -> Color | None:
+def gap_flag(gaps: Sequence[str], marks: Mapping[str, GapMark]) -> Color | None:
     """The colour of the bar marking a row with gaps (None without gaps)."""
     if not gaps:
         return None
-    return RED if any(severities.get(slug) == "error" for slug in gaps) else AMBER
+    return RED if any(_is_error(marks, slug) for slug in gaps) else AMBER
 
 
-def gap_fill(gaps: Sequence[str], severities: Mapping[str, str]) -> Color | None:
+def gap_fill(gaps: Sequence[str], marks: Mapping[str, GapMark]) -> Color | None:
     """Row background of a list row (SOUP, anomaly) with gaps."""
-    flag = gap_flag(gaps, severities)
+    flag = gap_flag(gaps, marks)
     return None if flag is None else RED_FILL if flag is RED else AMBER_FILL
 
 

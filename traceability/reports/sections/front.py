@@ -2,10 +2,12 @@
 
 from xml.sax.saxutils import escape
 
+from reportlab.lib.colors import Color
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.platypus import Flowable, KeepInFrame, Paragraph, Spacer
 
-from traceability.gap_rules import GAP_RULES_BY_SLUG
+from traceability.gap_rules import GAP_RULES_BY_SLUG, lowering_overrides
+from traceability.graph.findings import severity_label
 from traceability.reports.charts import coverage_chart, gap_chart
 from traceability.reports.content import ReportContent
 from traceability.reports.identity import LAYOUT_VERSION, utc_text
@@ -26,7 +28,7 @@ from traceability.reports.styles import (
     RED,
     RED_FILL,
 )
-from traceability.reports.text import FONT_MONO, printable, text_width
+from traceability.reports.text import FONT_BOLD, FONT_MONO, markup_escape, printable, text_width
 
 
 def mono(text: str) -> Paragraph:
@@ -74,6 +76,7 @@ def cover(content: ReportContent) -> list[Flowable]:
         ("Revision", f"{content.revision} ({len(content.signatures)} signature{'s' if content.revision != 1 else ''})"),
         ("Report date", utc_text(content.report_date)),
         ("Previous release", previous),
+        ("Signed deviations", deviations_summary(content)),
     ]
     if content.frozen:
         footnote = (
@@ -97,6 +100,7 @@ def cover(content: ReportContent) -> list[Flowable]:
         status_banner(content),
         Spacer(1, 14),
         kv_table(rows, widths=(190, FRAME_WIDTH - 190)),
+        *([Spacer(1, 8), deviation_table(content)] if content.deviations else []),
         Spacer(1, 10),
         note(footnote),
     ]
@@ -180,7 +184,11 @@ def document_control(content: ReportContent, outline: Outline) -> list[Flowable]
             coloured("No electronic signature has been applied to this baseline.", RED, bold=True),
         )
     story.append(outline.subsection("Release record"))
-    overrides = ", ".join(f"{rule} → {severity}" for rule, severity in sorted(graph.product.gap_rules.items()))
+    ignored = lowering_overrides(graph.product.gap_rules, product.safety_class)
+    overrides = ", ".join(
+        f"{rule} → {severity}{' (ignored: a protected rule)' if rule in ignored else ''}"
+        for rule, severity in sorted(graph.product.gap_rules.items())
+    )
     story += block(
         kv_table(
             [
@@ -195,6 +203,8 @@ def document_control(content: ReportContent, outline: Outline) -> list[Flowable]
                     f"{len(graph.results)} test results",
                 ),
                 ("Gap rule overrides", overrides or "none (defaults for the safety class)"),
+                ("Signed deviations", deviations_summary(content)),
+                *([("Not applied", "; ".join(content.gaps.notes))] if content.gaps.notes else []),
                 ("Report layout", f"version {LAYOUT_VERSION}"),
             ],
             widths=(190, FRAME_WIDTH - 190),
@@ -232,6 +242,7 @@ def summary(content: ReportContent, outline: Outline) -> list[Flowable]:
         ),
         ("Trace score", f"{100 * score:.1f} %" if score is not None else "–"),
         ("Gaps", f"{gaps.errors} errors, {gaps.warnings} warnings"),
+        ("Signed deviations", deviations_summary(content)),
         (
             "Ready for approval",
             coloured("yes: no error-level gap", GREEN, bold=True)
@@ -248,6 +259,17 @@ def summary(content: ReportContent, outline: Outline) -> list[Flowable]:
             "carries a justification for not being tested."
         )
     )
+    if content.deviations:
+        story.append(outline.subsection("Signed deviations"))
+        story += block(
+            note(
+                "Protected gap rules (those that protect patients) are lowered on a class B or C product only by a "
+                "quality manager's electronic signature with a written rationale, for the whole rule or for the "
+                "finding of one item. The deviations below are part of the baseline: one signed later does not "
+                "change this release."
+            ),
+            deviation_table(content),
+        )
     story.append(outline.subsection("Gaps by rule and severity"))
     by_rule = gaps.by_rule()
     rows, fills = [], []
@@ -255,19 +277,24 @@ def summary(content: ReportContent, outline: Outline) -> list[Flowable]:
         rule = GAP_RULES_BY_SLUG[entry["rule"]]
         severity = entry["severity"]
         count = entry["count"]
-        colour = RED if severity == "error" else AMBER if severity == "warning" else GREY
+        colour = severity_colour(severity)
+        severity_cell = _coloured_markup(severity_label(severity, entry["deviation"] or ""), colour)
+        for key, label in entry["item_deviations"].items():
+            severity_cell += "<br/>" + _coloured_markup(f"{key}: {label}", severity_colour(label.split(" ")[0]))
+        found_colour = RED if entry["errors"] else AMBER if count else GREY
+        found = str(count) + (f" (+{entry['waived']} off by deviation)" if entry["waived"] else "")
         rows.append(
             (
                 rich(f"<b>{escape(rule_name(rule.slug))}</b>", CELL),
                 entry["title"],
                 rule.clauses,
-                coloured(severity, colour, bold=True),
-                coloured(str(count), colour if count else GREY, bold=bool(count)),
+                rich(severity_cell, CELL),
+                coloured(found, found_colour, bold=bool(count)),
             )
         )
-        fills.append(RED_FILL if count and severity == "error" else AMBER_FILL if count else None)
+        fills.append(RED_FILL if entry["errors"] else AMBER_FILL if count else None)
     story += block(
-        small_table(["Gap", "Rule", "Clauses", "Severity", "Found"], rows, [120, 330, 180, 70, 70], fills=fills)
+        small_table(["Gap", "Rule", "Clauses", "Severity", "Found"], rows, [120, 290, 170, 110, 80], fills=fills)
     )
     chart = gap_chart(by_rule, width=FRAME_WIDTH)
     if chart is not None:
@@ -275,3 +302,44 @@ def summary(content: ReportContent, outline: Outline) -> list[Flowable]:
     else:
         story += block(para("No gap: every rule in force passed.", BODY))
     return story
+
+
+def deviations_summary(content: ReportContent) -> str:
+    deviations = content.deviations
+    if not deviations:
+        return "none"
+    listed = ", ".join(f"{deviation.label} ({deviation.rule}, {deviation.scope})" for deviation in deviations)
+    return f"{len(deviations)} in force: {listed}"
+
+
+DEVIATION_COLUMNS = ("Deviation", "Rule", "Scope", "Lowered to", "Signed by", "Signed at (UTC)", "Rationale")
+
+
+def deviation_table(content: ReportContent) -> Flowable:
+    """Every signed deviation in force: rule, scope, the severity it lowers to, the signer's printed
+    name, the signing time and the rationale (21 CFR 11.50: who, when, and the meaning: approval)."""
+    widths = [56, 120, 90, 56, 100, 96]
+    return small_table(
+        DEVIATION_COLUMNS,
+        [
+            (
+                rich(f"<b>{deviation.label}</b>", CELL),
+                deviation.rule,
+                deviation.scope,
+                coloured(deviation.severity, severity_colour(deviation.severity), bold=True),
+                rich(f"<b>{markup_escape(deviation.printed_name)}</b> ({markup_escape(deviation.signer)})", CELL),
+                utc_text(deviation.signed_at),
+                deviation.rationale,
+            )
+            for deviation in content.deviations
+        ],
+        [*widths, FRAME_WIDTH - sum(widths)],
+    )
+
+
+def severity_colour(severity: str) -> Color:
+    return RED if severity == "error" else AMBER if severity == "warning" else GREY
+
+
+def _coloured_markup(text: str, colour: Color) -> str:
+    return f'<font name="{FONT_BOLD}" color="{colour.hexval()}">{markup_escape(text)}</font>'

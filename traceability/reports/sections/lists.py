@@ -63,8 +63,8 @@ def soup_list(content: ReportContent, outline: Outline) -> list[Flowable]:
         return story + block(note("No SOUP items in this release."))
     grid = spec(SOUP_COLUMNS)
     rows = GridRows(grid)
-    severities = content.gaps.severities
     for soup in content.soup:
+        marks = content.gaps.marks_of(soup.key)
         rows.add(
             [
                 key_cell(grid, 0, soup.key, status=soup.item_status),
@@ -76,11 +76,11 @@ def soup_list(content: ReportContent, outline: Outline) -> list[Flowable]:
                 grid.lines(6, soup.risk_level),
                 grid.lines(7, keys(soup.used_by)),
                 grid.lines(8, keys(soup.risks)),
-                gap_lines(grid, 9, soup.gaps, severities),
+                gap_lines(grid, 9, soup.gaps, marks),
             ],
             label=soup.key,
-            fill=gap_fill(soup.gaps, severities),
-            flag=gap_flag(soup.gaps, severities),
+            fill=gap_fill(soup.gaps, marks),
+            flag=gap_flag(soup.gaps, marks),
         )
     return story + block(rows.flowable())
 
@@ -99,8 +99,8 @@ def anomaly_list(content: ReportContent, outline: Outline) -> list[Flowable]:
     if residual:
         grid = spec(ANOMALY_COLUMNS)
         rows = GridRows(grid)
-        severities = content.gaps.severities
         for anomaly in residual:
+            marks = content.gaps.marks_of(anomaly.key)
             correction: Cell = grid.lines(4, anomaly.proposed_correction)
             if anomaly.justification_for_delay:
                 correction += grid.lines(4, f"Delay: {anomaly.justification_for_delay}", font=FONT_ITALIC)
@@ -113,11 +113,11 @@ def anomaly_list(content: ReportContent, outline: Outline) -> list[Flowable]:
                     grid.lines(3, anomaly.evaluation) if anomaly.evaluation else missing(grid, 3, "not evaluated"),
                     correction,
                     grid.lines(5, keys(anomaly.affects)),
-                    gap_lines(grid, 6, anomaly.gaps, severities),
+                    gap_lines(grid, 6, anomaly.gaps, marks),
                 ],
                 label=anomaly.key,
-                fill=gap_fill(anomaly.gaps, severities),
-                flag=gap_flag(anomaly.gaps, severities),
+                fill=gap_fill(anomaly.gaps, marks),
+                flag=gap_flag(anomaly.gaps, marks),
             )
         story += block(rows.flowable())
     else:

@@ -48,8 +48,8 @@ def _legend() -> Flowable:
 def matrix_grid(content: ReportContent, rows: list[MatrixRow]) -> Flowable:
     grid = spec(MATRIX_COLUMNS)
     grid_rows = GridRows(grid)
-    severities = content.gaps.severities
     for row in rows:
+        marks = content.gaps.marks_of(row.key)
         fill, ink, label = ROW_STATUS.get(row.status, (None, INK, row.status))
         upstream = grid.lines(2, keys(row.parents)) if row.parents else grid.lines(2, "no parent", color=MUTED)
         needs = [key for key in row.user_needs if key not in row.parents]
@@ -73,7 +73,7 @@ def matrix_grid(content: ReportContent, rows: list[MatrixRow]) -> Flowable:
         status = status_cell(grid, 7, label, ink)
         for link in row.suspect_links:
             status += grid.lines(7, f"suspect: {link}", color=AMBER)
-        status += gap_lines(grid, 7, row.gaps, severities)
+        status += gap_lines(grid, 7, row.gaps, marks)
         grid_rows.add(
             [
                 key_cell(grid, 0, row.key, revision=row.revision, status=row.item_status),
@@ -87,7 +87,7 @@ def matrix_grid(content: ReportContent, rows: list[MatrixRow]) -> Flowable:
             ],
             label=row.key,
             fill=fill,
-            flag=gap_flag(row.gaps, severities),
+            flag=gap_flag(row.gaps, marks),
         )
     return grid_rows.flowable()
 
@@ -146,7 +146,7 @@ def reverse_matrix(content: ReportContent, outline: Outline) -> list[Flowable]:
         for link in row.suspect_links:
             status += grid.lines(5, f"suspect: {link}", color=AMBER)
         item_gaps = gaps.get(row.key, [])
-        status += gap_lines(grid, 5, item_gaps, content.gaps.severities)
+        status += gap_lines(grid, 5, item_gaps, content.gaps.marks_of(row.key))
         grid_rows.add(
             [
                 key_cell(grid, 0, row.key, status=row.item_status),
@@ -158,6 +158,6 @@ def reverse_matrix(content: ReportContent, outline: Outline) -> list[Flowable]:
             ],
             label=row.key,
             fill=fill,
-            flag=gap_flag(item_gaps, content.gaps.severities),
+            flag=gap_flag(item_gaps, content.gaps.marks_of(row.key)),
         )
     return story + block(grid_rows.flowable())

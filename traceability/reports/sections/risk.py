@@ -90,7 +90,6 @@ def risk_management(content: ReportContent, outline: Outline) -> list[Flowable]:
     grid = spec(RISK_COLUMNS)
     rows = GridRows(grid)
     gaps = content.gaps_by_item
-    gaps_severity = content.gaps.severities
     for risk in content.risks:
         fill, ink, label = RISK_STATUS.get(risk.status, (None, INK, risk.status))
         controls: Cell = []
@@ -123,10 +122,11 @@ def risk_management(content: ReportContent, outline: Outline) -> list[Flowable]:
                 controls,
                 verification,
                 level_lines(grid, 7, risk.residual),
-                grid.lines(8, label, font=FONT_BOLD, color=ink) + gap_lines(grid, 8, risk_gaps, gaps_severity),
+                grid.lines(8, label, font=FONT_BOLD, color=ink)
+                + gap_lines(grid, 8, risk_gaps, content.gaps.marks_of(risk.key)),
             ],
             label=risk.key,
             fill=fill,
-            flag=gap_flag(risk_gaps, gaps_severity),
+            flag=gap_flag(risk_gaps, content.gaps.marks_of(risk.key)),
         )
     return story + block(rows.flowable())

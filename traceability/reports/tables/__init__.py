@@ -1,5 +1,5 @@
 """The report's tables as plain rows, for the CSV and XLSX exports: matrix, reverse matrix,
-risk trace, gaps, SOUP, anomalies, the clause checklist and the changes since the previous release.
+risk trace, gaps, signed deviations, SOUP, anomalies, the clause checklist and the changes since the previous release.
 
 Each table is an ``ExportTable`` (columns with a width hint, rows of text or numbers, the column
 whose value colours the row, cells to highlight); ``traceability.reports.exports`` turns tables
@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from traceability.reports.content import ReportContent
 from traceability.reports.tables.changes import changes_table
-from traceability.reports.tables.lists import anomaly_table, clause_table, gap_table, soup_table
+from traceability.reports.tables.lists import anomaly_table, clause_table, deviation_table, gap_table, soup_table
 from traceability.reports.tables.model import Column, ExportTable, Value
 from traceability.reports.tables.trace import matrix_table, reverse_table, risk_table
 
@@ -22,6 +22,7 @@ TABLES: dict[str, Callable[[ReportContent], ExportTable]] = {
     "reverse": reverse_table,
     "risks": risk_table,
     "gaps": gap_table,
+    "deviations": deviation_table,
     "soup": soup_table,
     "anomalies": anomaly_table,
     "clauses": clause_table,

@@ -1,7 +1,8 @@
-"""The list tables: gaps, SOUP, anomalies, the clause checklist."""
+"""The list tables: gaps, signed deviations, SOUP, anomalies, the clause checklist."""
 
 from traceability.reports.content import ReportContent
-from traceability.reports.tables.model import Column, ExportTable, join, mark_gaps, with_codes
+from traceability.reports.identity import utc_text
+from traceability.reports.tables.model import Column, ExportTable, gaps_text, join, mark_gaps, with_codes
 
 
 def gap_table(content: ReportContent) -> ExportTable:
@@ -14,12 +15,56 @@ def gap_table(content: ReportContent) -> ExportTable:
             Column("Items", 24),
             Column("Clauses", 24),
             Column("Message", 80),
+            Column("Deviation", 12),
         ],
         status_column=1,
     )
-    for finding in content.gaps.findings:
+    for index, finding in enumerate(content.gaps.findings):
+        if finding.deviation:  # the label ("warning (deviation DEV-3)") is not a status slug: colour it here
+            table.marks[(index, 1)] = finding.severity
         table.rows.append(
-            [finding.rule, finding.severity, join(list(finding.items)), join(list(finding.clauses)), finding.message]
+            [
+                finding.rule,
+                finding.severity_label,
+                join(list(finding.items)),
+                join(list(finding.clauses)),
+                finding.message,
+                finding.deviation,
+            ]
+        )
+    return table
+
+
+def deviation_table(content: ReportContent) -> ExportTable:
+    """The signed deviations in force in the release's baseline (for a draft: now)."""
+    table = ExportTable(
+        "deviations",
+        "Signed deviations",
+        [
+            Column("Deviation", 12),
+            Column("Rule", 30),
+            Column("Scope", 20),
+            Column("Lowered to", 12),
+            Column("Signed by", 24),
+            Column("User", 14),
+            Column("Signed at (UTC)", 22),
+            Column("Rationale", 80),
+            Column("Signed record (SHA-256)", 66),
+        ],
+    )
+    for deviation in content.gaps.deviations:
+        table.rows.append(
+            [
+                deviation.label,
+                deviation.rule,
+                deviation.scope,
+                deviation.severity,
+                deviation.printed_name,
+                deviation.signer,
+                utc_text(deviation.signed_at),
+                deviation.rationale,
+                deviation.sha256,
+            ]
         )
     return table
 
@@ -43,11 +88,11 @@ def soup_table(content: ReportContent) -> ExportTable:
             Column("Gaps", 30),
         ],
     )
-    severities = content.gaps.severities
     for index, soup in enumerate(content.soup):
+        marks = content.gaps.marks_of(soup.key)
         if not soup.version:
             table.marks[(index, 2)] = "missing"
-        mark_gaps(table, index, soup.gaps, severities)
+        mark_gaps(table, index, soup.gaps, marks)
         table.rows.append(
             [
                 soup.key,
@@ -61,7 +106,7 @@ def soup_table(content: ReportContent) -> ExportTable:
                 join(soup.used_by),
                 join(soup.risks),
                 soup.item_status,
-                join(soup.gaps),
+                gaps_text(soup.gaps, marks),
             ]
         )
     return table
@@ -87,11 +132,11 @@ def anomaly_table(content: ReportContent) -> ExportTable:
             Column("Gaps", 30),
         ],
     )
-    severities = content.gaps.severities
     for index, anomaly in enumerate(content.anomalies):
+        marks = content.gaps.marks_of(anomaly.key)
         if anomaly.is_residual and not anomaly.evaluation:
             table.marks[(index, 6)] = "missing"
-        mark_gaps(table, index, anomaly.gaps, severities)
+        mark_gaps(table, index, anomaly.gaps, marks)
         table.rows.append(
             [
                 anomaly.key,
@@ -106,7 +151,7 @@ def anomaly_table(content: ReportContent) -> ExportTable:
                 join(anomaly.affects),
                 join(anomaly.resolved_by),
                 anomaly.item_status,
-                join(anomaly.gaps),
+                gaps_text(anomaly.gaps, marks),
             ]
         )
     return table

@@ -1,7 +1,10 @@
 """The table model of the exports: columns, rows, the status column and its colours, highlighted
 cells; readable status labels beside the machine slugs."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+from traceability.graph.findings import GapMark
 
 Value = str | int | float | None
 
@@ -45,12 +48,18 @@ def with_codes(table: ExportTable) -> ExportTable:
     return table
 
 
-def mark_gaps(table: ExportTable, row: int, gaps: list[str], severities: dict[str, str]) -> None:
+def mark_gaps(table: ExportTable, row: int, gaps: list[str], marks: Mapping[str, GapMark]) -> None:
     """Colour the "Gaps" cell (the last column before a status code) red for an error, amber for warnings."""
     if gaps:
         column = next(index for index, col in enumerate(table.columns) if col.title == "Gaps")
-        error = any(severities.get(slug) == "error" for slug in gaps)
+        error = any(mark.severity == "error" for slug, mark in marks.items() if slug in gaps)
         table.marks[(row, column)] = "error" if error else "warning"
+
+
+def gaps_text(gaps: list[str], marks: Mapping[str, GapMark]) -> str:
+    """The "Gaps" cell: rule slugs, each a signed deviation lowered with its severity beside it
+    (``test_failed: warning (deviation DEV-3)``)."""
+    return join([f"{slug}: {marks[slug].label}" if slug in marks and marks[slug].deviation else slug for slug in gaps])
 
 
 def join(values: list[str]) -> str:

@@ -1,7 +1,7 @@
 """The trace tables: matrix (software and system requirements), reverse matrix, risk trace."""
 
 from traceability.reports.content import ReportContent
-from traceability.reports.tables.model import Column, ExportTable, join, with_codes
+from traceability.reports.tables.model import Column, ExportTable, gaps_text, join, with_codes
 
 
 def matrix_table(content: ReportContent) -> ExportTable:
@@ -56,7 +56,7 @@ def matrix_table(content: ReportContent) -> ExportTable:
                 join(row.commits),
                 join(row.clauses),
                 join(row.suspect_links),
-                join(row.gaps),
+                gaps_text(row.gaps, content.gaps.marks_of(row.key)),
             ]
         )
     return with_codes(table)
@@ -99,7 +99,7 @@ def reverse_table(content: ReportContent) -> ExportTable:
                 join(row.verifies),
                 join(row.validates),
                 join(row.suspect_links),
-                join(gaps.get(row.key, [])),
+                gaps_text(gaps.get(row.key, []), content.gaps.marks_of(row.key)),
             ]
         )
     return with_codes(table)
@@ -161,7 +161,7 @@ def risk_table(content: ReportContent) -> ExportTable:
                     ]
                 ),
                 risk.status,
-                join(gaps.get(risk.key, [])),
+                gaps_text(gaps.get(risk.key, []), content.gaps.marks_of(risk.key)),
             ]
         )
     return with_codes(table)
