@@ -33,11 +33,13 @@ report-fonts:
 	  && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends fonts-droid-fallback fonts-symbola; } \
 	  || echo "report-fonts: fonts-droid-fallback / fonts-symbola not installed; the PDF report prints U+FFFD for CJK and emoji"
 
-## Prepare the local SQLite database: schema, standards catalogue, demo product.
+## Prepare the local SQLite database: schema, standards catalogue, demo product, and a checkpoint of
+## the audit trail (development keys: DEBUG=1 uses a development AUDIT_KEY and makes a checkpoint key in var/).
 db: install
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 $(PY) manage.py load_standards
 	DEBUG=1 $(PY) manage.py load_demo
+	DEBUG=1 $(PY) manage.py audit_checkpoint
 
 ## Install, prepare the database and serve the app on http://$(HOST):$(PORT)/ (local, DEBUG on).
 run: db
@@ -48,7 +50,7 @@ run: db
 	@echo ""
 	DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
 
-## Production-style server (set SECRET_KEY, DATABASE_URL, ALLOWED_HOSTS first).
+## Production-style server (set SECRET_KEY, AUDIT_KEY, AUDIT_CHECKPOINT_KEY_FILE, DATABASE_URL, ALLOWED_HOSTS first: README).
 serve: install
 	$(PY) manage.py collectstatic --noinput
 	$(VENV)/bin/gunicorn qms.wsgi --bind $(HOST):$(PORT) --workers 2

@@ -19,7 +19,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from qms.bulk import insert_many
-from qms.canonical import canonical_json
+from qms.canonical import canonical_json, json_normalized
 from qms.errors import Conflict
 from qms.integrity.chain import ChainBroken, ChainWalk, chain_head, event_content
 from qms.integrity.checkpoints import Checkpoint, checkpoint_newest, checkpoint_post, checkpoint_sign, checkpoint_store
@@ -111,8 +111,8 @@ def audit_record_many(*, actor: User | None, entries: Sequence[AuditEntry]) -> l
             object_id=entry.object_id,
             object_repr=entry.object_repr[:255],
             scope=entry.scope,
-            before=entry.before,
-            after=entry.after,
+            before=json_normalized(entry.before),
+            after=json_normalized(entry.after),
             note=entry.note,
             previous_digest=previous,
         )

@@ -428,3 +428,47 @@ def test_the_change_record_between_releases(clean, product, make_item, qm, catal
     to_live = baseline_diff(release_a=second, release_b=None)
     assert (to_live.after, to_live.after_sha256, [c.key for c in to_live.items_changed]) == ("live", "", ["SRS-2"])
     assert baseline_diff(release_a=second, release_b=second).is_empty
+
+
+def test_the_approval_is_a_sealed_record_and_a_checkpoint_follows_it(
+    clean, product, qm, audit_checkpoints, django_capture_on_commit_callbacks
+):
+    from qms.integrity.checkpoints import checkpoint_newest
+    from traceability.models import ReleaseApproval
+
+    release = release_freeze(product=product, version="1.0", actor=qm)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        release_approve(release=release, signer=qm, password="quinn-pw")
+    approval = ReleaseApproval.objects.get()
+    signature = Signature.objects.get()
+    assert (approval.release_id, approval.signature_id, approval.baseline_sha256, approval.approved_by_id) == (
+        release.pk,
+        signature.pk,
+        Baseline.objects.get().sha256,
+        qm.pk,
+    )
+    assert len(callbacks) == 1
+    checkpoint = checkpoint_newest()
+    assert checkpoint is not None and checkpoint.head == AuditEvent.objects.order_by("-id").first().digest
+    assert release_status(release=release)["approved"] is True
+    with pytest.raises(RuntimeError, match="never changes"):
+        approval.save()
+    with pytest.raises(IntegrityError, match="a release approval never changes once given"), transaction.atomic():
+        ReleaseApproval.objects.filter(pk=approval.pk).update(baseline_sha256="0" * 64)
+
+
+def test_signing_the_same_again_gives_the_same_signature(clean, product, qm, api_client):
+    release_freeze(product=product, version="1.0", actor=qm)
+    client = api_client(qm)
+    path = "/api/v1/products/DEMO/releases/1.0/signatures/"
+    body = {"password": "quinn-pw", "meaning": "review", "comment": "read it"}
+    first = client.post(path, body, format="json")
+    events = AuditEvent.objects.count()
+    again = client.post(path, body, format="json")
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json() == first.json()
+    assert (Signature.objects.count(), AuditEvent.objects.count()) == (1, events)
+    other = client.post(path, {**body, "comment": "read it twice"}, format="json")
+    assert other.status_code == 201 and Signature.objects.count() == 2
+    wrong = client.post(path, {**body, "password": "guess"}, format="json")
+    assert wrong.status_code == 403 and Signature.objects.count() == 2
