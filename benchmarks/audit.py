@@ -21,35 +21,20 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.environment import benchmark_secrets  # noqa: E402
+from benchmarks.environment import benchmark_secrets, database_recreated  # noqa: E402
 
 BATCH = 10_000
-
-
-def database_create(url: str) -> None:
-    """Drop and create the benchmark's own database (its name must start with qi_audit)."""
-    import psycopg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    if parts.scheme not in ("postgres", "postgresql") or not re.fullmatch(r"qi_audit\w*", name):
-        raise SystemExit(f"--database-url must name a PostgreSQL database called qi_audit…, not {url!r}")
-    admin = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
 
 
 def django_setup(url: str) -> None:
@@ -130,7 +115,7 @@ def main() -> None:
     args = parser.parse_args()
     checks = sorted({min(int(value), args.events) for value in args.checks.split(",") if value.strip()})
 
-    database_create(args.database_url)
+    database_recreated(args.database_url, prefix="qi_audit")
     django_setup(args.database_url)
     from django.core.management import call_command
 

@@ -8,7 +8,9 @@ Serving and writing the audit trail need SECRET_KEY, AUDIT_KEY and an Ed25519 ch
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -34,3 +36,18 @@ def benchmark_secrets() -> dict[str, str]:
     for name, value in values.items():
         os.environ.setdefault(name, value)
     return {name: os.environ[name] for name in values}
+
+
+def database_recreated(url: str, *, prefix: str) -> None:
+    """Drop and create a benchmark's own PostgreSQL database; its name must start with ``prefix``
+    (so no other database is ever touched)."""
+    import psycopg
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    if parts.scheme not in ("postgres", "postgresql") or not re.fullmatch(rf"{prefix}\w*", name):
+        raise SystemExit(f"--database-url must name a PostgreSQL database called {prefix}…, not {url!r}")
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')

@@ -33,7 +33,6 @@ import argparse
 import http.client
 import os
 import random
-import re
 import signal
 import subprocess
 import sys
@@ -43,14 +42,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode
 from xml.sax.saxutils import quoteattr
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.environment import benchmark_secrets  # noqa: E402
+from benchmarks.environment import benchmark_secrets, database_recreated  # noqa: E402
 from benchmarks.generate import DatasetSpec, django_setup, product_load  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out" / "load"
@@ -87,20 +86,6 @@ class Tally:
 
 
 # --- set-up ------------------------------------------------------------------------------------
-
-
-def database_create(url: str) -> None:
-    """Drop and create the benchmark's own database (its name must start with qi_load)."""
-    import psycopg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    if parts.scheme not in ("postgres", "postgresql") or not re.fullmatch(r"qi_load\w*", name):
-        raise SystemExit(f"--database-url must name a PostgreSQL database called qi_load…, not {url!r}")
-    admin = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
 
 
 def product_prepare(url: str, items: int) -> tuple[str, str, list[str]]:
@@ -368,7 +353,7 @@ def main() -> int:
         parser.error("--clients needs at least 2 (one posting, one reading)")
 
     OUT.mkdir(parents=True, exist_ok=True)
-    database_create(args.database_url)
+    database_recreated(args.database_url, prefix="qi_load")
     post_key, read_key, requirements = product_prepare(args.database_url, args.items)
     log_path = OUT / "gunicorn.log"
     posters = args.clients // 2

@@ -79,6 +79,25 @@ def event_content(
     }
 
 
+def event_content_of(event: Any, *, previous: str | None = None) -> dict[str, object]:
+    """``event_content`` of an event (a model instance, new or read back), chained to ``previous``
+    (default: the event's own ``previous_digest``)."""
+    return event_content(
+        previous=event.previous_digest if previous is None else previous,
+        at=event.at.isoformat(),
+        actor_id=event.actor_id,
+        actor_username=event.actor_username,
+        action=event.action,
+        object_type=event.object_type,
+        object_id=event.object_id,
+        object_repr=event.object_repr,
+        scope=event.scope,
+        before=event.before,
+        after=event.after,
+        note=event.note,
+    )
+
+
 class ChainBroken(Exception):
     def __init__(self, problem: str, event_id: int | None = None) -> None:
         super().__init__(problem)

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from qms.canonical import canonical_json
 from qms.dbtriggers import immutable_rows_dropped, immutable_rows_installed
-from qms.integrity.chain import event_content
+from qms.integrity.chain import event_content_of
 from qms.integrity.keys import KEYED_CHAIN, chain_digest
 
 
@@ -44,20 +44,7 @@ def event_append(
         note=note,
         previous_digest=head.digest,
     )
-    content = event_content(
-        previous=head.digest,
-        at=now.isoformat(),
-        actor_id=None,
-        actor_username="system",
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        object_repr=object_repr,
-        scope="",
-        before=None,
-        after=after,
-        note=note,
-    )
+    content = event_content_of(event)
     canonical_json(content)  # refuses what the chain could not hash, before anything is written
     event.digest = chain_digest(content)
     event.save()

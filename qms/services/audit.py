@@ -21,7 +21,7 @@ from django.utils import timezone
 from qms.bulk import insert_many
 from qms.canonical import canonical_json, json_normalized
 from qms.errors import Conflict
-from qms.integrity.chain import ChainBroken, ChainWalk, chain_head, event_content
+from qms.integrity.chain import EVENT_FIELDS, ChainBroken, ChainWalk, chain_head, event_content_of
 from qms.integrity.checkpoints import Checkpoint, checkpoint_newest, checkpoint_post, checkpoint_sign, checkpoint_store
 from qms.integrity.keys import KEYED_CHAIN, chain_key
 from qms.models import AuditChainHead, AuditEvent
@@ -66,22 +66,7 @@ def audit_entry_for(
 
 
 BULK_EVENTS = 100  # more events than this in one append go in as multi-row INSERTs / COPY
-EVENT_COLUMNS = (
-    "chain_version",
-    "at",
-    "actor_id",
-    "actor_username",
-    "action",
-    "object_type",
-    "object_id",
-    "object_repr",
-    "scope",
-    "before",
-    "after",
-    "note",
-    "previous_digest",
-    "digest",
-)
+EVENT_COLUMNS = EVENT_FIELDS[1:]  # all but the id
 
 
 @transaction.atomic
@@ -95,7 +80,6 @@ def audit_record_many(*, actor: User | None, entries: Sequence[AuditEntry]) -> l
     head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
     keyed = hmac.new(chain_key(), digestmod=hashlib.sha256)
     now = timezone.now()
-    at = now.isoformat()
     username = actor.get_username() if actor is not None else "system"
     actor_id = actor.pk if actor is not None else None
     events = []
@@ -117,24 +101,7 @@ def audit_record_many(*, actor: User | None, entries: Sequence[AuditEntry]) -> l
             previous_digest=previous,
         )
         mac = keyed.copy()
-        mac.update(
-            canonical_json(
-                event_content(
-                    previous=previous,
-                    at=at,
-                    actor_id=actor_id,
-                    actor_username=username,
-                    action=event.action,
-                    object_type=event.object_type,
-                    object_id=event.object_id,
-                    object_repr=event.object_repr,
-                    scope=event.scope,
-                    before=event.before,
-                    after=event.after,
-                    note=event.note,
-                )
-            )
-        )
+        mac.update(canonical_json(event_content_of(event)))
         event.digest = previous = mac.hexdigest()
         events.append(event)
     if len(events) > BULK_EVENTS:

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from qms.canonical import digest_of
 from qms.dbtriggers import immutable_rows_dropped, immutable_rows_installed
-from qms.integrity.chain import event_content
+from qms.integrity.chain import event_content_of
 
 BEFORE = [("qms", "0004_audit_events_immutable"), ("traceability", "0006_test_result_case_index")]
 SHA = "ab" * 32
@@ -29,36 +29,9 @@ def migrate(targets):
 
 def legacy_event(apps, head, **fields):
     """An event as the unkeyed chain wrote it (SHA-256 of the content), the head moved by hand."""
-    AuditEvent = apps.get_model("qms", "AuditEvent")
-    now = timezone.now()
-    content = event_content(
-        previous=head.digest,
-        at=now.isoformat(),
-        actor_id=fields.get("actor_id"),
-        actor_username=fields.get("actor_username", "system"),
-        action=fields["action"],
-        object_type=fields["object_type"],
-        object_id=fields["object_id"],
-        object_repr=fields.get("object_repr", ""),
-        scope=fields.get("scope", ""),
-        before=None,
-        after=fields.get("after"),
-        note=fields.get("note", ""),
-    )
-    event = AuditEvent.objects.create(
-        at=now,
-        actor_id=fields.get("actor_id"),
-        actor_username=fields.get("actor_username", "system"),
-        action=fields["action"],
-        object_type=fields["object_type"],
-        object_id=fields["object_id"],
-        object_repr=fields.get("object_repr", ""),
-        scope=fields.get("scope", ""),
-        after=fields.get("after"),
-        note=fields.get("note", ""),
-        previous_digest=head.digest,
-        digest=digest_of(content),
-    )
+    event = apps.get_model("qms", "AuditEvent")(at=timezone.now(), previous_digest=head.digest, **fields)
+    event.digest = digest_of(event_content_of(event))
+    event.save()
     head.digest, head.count = event.digest, head.count + 1
     head.save()
     return event
@@ -137,21 +110,9 @@ def test_an_existing_database_is_anchored_sealed_and_verifies():
 
 def forge_first_event(old) -> None:
     """The first event's note changed and its SHA-256 recomputed, as anyone could before the key."""
+    old.note = "forged"
     with connection.cursor() as cursor:
-        content = event_content(
-            previous="",
-            at=old.at.isoformat(),
-            actor_id=None,
-            actor_username="system",
-            action="release.frozen",
-            object_type="traceability.release",
-            object_id=old.object_id,
-            object_repr="",
-            scope="",
-            before=None,
-            after=None,
-            note="forged",
-        )
         cursor.execute(
-            "UPDATE qms_auditevent SET note = 'forged', digest = %s WHERE id = %s", [digest_of(content), old.pk]
+            "UPDATE qms_auditevent SET note = 'forged', digest = %s WHERE id = %s",
+            [digest_of(event_content_of(old)), old.pk],
         )

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from qms.canonical import canonical_json, digest_of
 from qms.dbtriggers import immutable_rows_dropped
-from qms.integrity.chain import event_content
+from qms.integrity.chain import event_content_of
 from qms.integrity.keys import private_key_pem
 from qms.models import AuditChainHead, AuditEvent, Signature
 from qms.services import audit_checkpoint_write, signature_apply
@@ -356,25 +356,9 @@ def test_a_restored_older_copy_contradicts_the_newer_checkpoint(released, qm):
 
 def forged_event(action: str, digest_with) -> AuditEvent:
     """An event appended at the end, chained to the head, its digest made by ``digest_with``."""
-    head = AuditChainHead.objects.get()
-    now = timezone.now()
     release = Release.objects.get(version="1.1.0")
-    content = event_content(
-        previous=head.digest,
-        at=now.isoformat(),
-        actor_id=None,
-        actor_username="quinn",
-        action=action,
-        object_type="traceability.release",
-        object_id=str(release.pk),
-        object_repr="RPT 1.1.0",
-        scope="RPT",
-        before=None,
-        after={"state": "approved"},
-        note="",
-    )
     event = AuditEvent(
-        at=now,
+        at=timezone.now(),
         actor_username="quinn",
         action=action,
         object_type="traceability.release",
@@ -382,11 +366,28 @@ def forged_event(action: str, digest_with) -> AuditEvent:
         object_repr="RPT 1.1.0",
         scope="RPT",
         after={"state": "approved"},
-        previous_digest=head.digest,
-        digest=digest_with(content),
+        previous_digest=AuditChainHead.objects.get().digest,
     )
+    event.digest = digest_with(event_content_of(event))
     event.save()
     return event
+
+
+def chain_rewritten(digest_with, *, chain_version: int = 2, first_note: str | None = None) -> None:
+    """Every event's digest recomputed in order with ``digest_with`` (the first event's note
+    changed when given), and the head moved to the last: what an attacker without the key can do."""
+    lift("qms_auditevent", "qms_auditchainhead")
+    previous = ""
+    for index, event in enumerate(AuditEvent.objects.order_by("id")):
+        if index == 0 and first_note is not None:
+            event.note = first_note
+        digest = digest_with(event_content_of(event, previous=previous))
+        sql(
+            "UPDATE qms_auditevent SET chain_version = %s, note = %s, previous_digest = %s, digest = %s WHERE id = %s",
+            (chain_version, event.note, previous, digest, event.pk),
+        )
+        previous = digest
+    sql("UPDATE qms_auditchainhead SET digest = %s", (previous,))
 
 
 def test_an_event_appended_with_the_apps_own_unkeyed_digest_is_detected(released):
@@ -405,61 +406,16 @@ def test_an_event_appended_with_a_guessed_key_is_detected(released, settings):
 def test_a_recomputed_chain_is_detected(released, settings):
     """Every digest recomputed, the first event altered, with the key the attacker guesses."""
     guessed = settings.SECRET_KEY.encode()
-    lift("qms_auditevent", "qms_auditchainhead")
-    previous = ""
-    events = list(AuditEvent.objects.order_by("id"))
-    for index, event in enumerate(events):
-        note = "forged" if index == 0 else event.note
-        content = event_content(
-            previous=previous,
-            at=event.at.isoformat(),
-            actor_id=event.actor_id,
-            actor_username=event.actor_username,
-            action=event.action,
-            object_type=event.object_type,
-            object_id=event.object_id,
-            object_repr=event.object_repr,
-            scope=event.scope,
-            before=event.before,
-            after=event.after,
-            note=note,
-        )
-        digest = hmac.new(guessed, canonical_json(content), hashlib.sha256).hexdigest()
-        sql(
-            "UPDATE qms_auditevent SET note = %s, previous_digest = %s, digest = %s WHERE id = %s",
-            (note, previous, digest, event.pk),
-        )
-        previous = digest
-    sql("UPDATE qms_auditchainhead SET digest = %s", (previous,))
-    assert f"audit trail broken at event #{events[0].pk}" in audit_verify_problem()
+    first = AuditEvent.objects.order_by("id").first()
+    chain_rewritten(
+        lambda content: hmac.new(guessed, canonical_json(content), hashlib.sha256).hexdigest(), first_note="forged"
+    )
+    assert f"audit trail broken at event #{first.pk}" in audit_verify_problem()
 
 
 def test_a_chain_rewritten_as_unkeyed_events_is_detected(released):
     """Relabelled as the unkeyed events of an old database, recomputed with plain SHA-256."""
-    lift("qms_auditevent", "qms_auditchainhead")
-    previous = ""
-    for event in AuditEvent.objects.order_by("id"):
-        content = event_content(
-            previous=previous,
-            at=event.at.isoformat(),
-            actor_id=event.actor_id,
-            actor_username=event.actor_username,
-            action=event.action,
-            object_type=event.object_type,
-            object_id=event.object_id,
-            object_repr=event.object_repr,
-            scope=event.scope,
-            before=event.before,
-            after=event.after,
-            note=event.note,
-        )
-        digest = digest_of(content)
-        sql(
-            "UPDATE qms_auditevent SET chain_version = 1, previous_digest = %s, digest = %s WHERE id = %s",
-            (previous, digest, event.pk),
-        )
-        previous = digest
-    sql("UPDATE qms_auditchainhead SET digest = %s", (previous,))
+    chain_rewritten(digest_of, chain_version=1)
     problem = audit_verify_problem()
     assert "contradicts the checkpoint" in problem or "never anchored" in problem
 
