@@ -101,7 +101,8 @@ GAP_RULES: tuple[GapRule, ...] = (
 GAP_RULES_BY_SLUG = {rule.slug: rule for rule in GAP_RULES}
 
 
-# The rules that protect patients: for class B and C only a signed deviation lowers them.
+# The rules that protect patients: for class B and C only a signed deviation lowers them (the
+# ISO 14971 risk rules for class A too: RISK_FILE_RULES).
 PROTECTED_RULES: tuple[str, ...] = (
     "test_failed",
     "requirement_without_verification",
@@ -112,6 +113,8 @@ PROTECTED_RULES: tuple[str, ...] = (
     "soup_without_version",
 )
 PROTECTED_CLASSES = ("B", "C")
+# ISO 14971 does not depend on the software safety class: its rules are protected for class A too.
+RISK_FILE_RULES: tuple[str, ...] = ("risk_not_controlled", "risk_control_not_verified", "residual_risk_unacceptable")
 SEVERITY_RANK = {Severity.OFF.value: 0, Severity.WARNING.value: 1, Severity.ERROR.value: 2}
 DEVIATION_SEVERITIES = (Severity.WARNING.value, Severity.OFF.value)  # what a deviation lowers a rule to
 
@@ -122,7 +125,10 @@ def effective_class(safety_class: str) -> str:
 
 
 def rule_protected(slug: str, safety_class: str) -> bool:
-    """Only a signed deviation lowers this rule for a product of this class."""
+    """Only a signed deviation lowers this rule for a product of this class: a protected rule on
+    class B or C, and the ISO 14971 risk rules on every class."""
+    if slug in RISK_FILE_RULES:
+        return True
     return slug in PROTECTED_RULES and effective_class(safety_class) in PROTECTED_CLASSES
 
 

@@ -15,7 +15,7 @@ from qms.dbtriggers import immutable_rows_dropped
 from qms.errors import Conflict, Forbidden, InvalidInput
 from qms.models import AuditEvent, Signature
 from tests.traceability.engine import make_run
-from traceability.gap_rules import PROTECTED_RULES
+from traceability.gap_rules import PROTECTED_RULES, RISK_FILE_RULES
 from traceability.graph.gaps import gaps_find
 from traceability.graph.selectors import gaps_for_release, graph_load, release_status
 from traceability.models import Baseline, Deviation, DeviationRevocation, Product
@@ -101,6 +101,18 @@ def test_an_override_never_lowers_a_protected_rule(product, qm, rule, safety_cla
     assert raised.value.code == "rule_protected" and raised.value.context == {"field": "gap_rules", "rule": rule}
     assert "only a quality manager's signed deviation can" in raised.value.message
     assert (Product.objects.get(pk=product.pk).gap_rules, AuditEvent.objects.count()) == before
+
+
+@pytest.mark.parametrize("rule", RISK_FILE_RULES)
+def test_the_risk_file_rules_are_protected_for_class_a_too(product, qm, rule):
+    """ISO 14971 does not depend on the software safety class."""
+    product_update(product=product, actor=qm, safety_class="A")
+    before = (Product.objects.get(pk=product.pk).gap_rules, AuditEvent.objects.count())
+    with pytest.raises(InvalidInput, match=f"rule '{rule}' protects patients on a class A product"):
+        product_update(product=product, actor=qm, gap_rules={rule: "warning"})
+    assert (Product.objects.get(pk=product.pk).gap_rules, AuditEvent.objects.count()) == before
+    deviation = sign(product, qm, rule=rule)
+    assert (deviation.rule, deviation.severity) == (rule, "warning")
 
 
 def test_raising_and_unprotected_overrides_stay_allowed(product, qm):
@@ -354,7 +366,9 @@ def test_bad_deviations_are_refused_and_nothing_is_written(
 
 def test_a_class_a_product_needs_no_deviation(product, qm):
     product = product_update(product=product, actor=qm, safety_class="A")
-    with pytest.raises(InvalidInput, match="rules are protected for class B and C only; DEMO is class A") as raised:
+    with pytest.raises(
+        InvalidInput, match="'test_failed' is protected for class B and C only; DEMO is class A"
+    ) as raised:
         sign(product, qm)
     assert raised.value.code == "deviation_not_needed"
     assert Deviation.objects.count() == 0

@@ -77,7 +77,8 @@ def deviation_request_check(*, product: Product, rule: str, severity: str, item_
         why = (
             f"'{rule}' is not a protected rule (protected: {', '.join(PROTECTED_RULES)})"
             if rule not in PROTECTED_RULES
-            else f"rules are protected for class {' and '.join(PROTECTED_CLASSES)} only; {product.key} is class {klass}"
+            else f"'{rule}' is protected for class {' and '.join(PROTECTED_CLASSES)} only; "
+            f"{product.key} is class {klass}"
         )
         raise InvalidInput(
             f"rule: no deviation needed for {product.key}: {why}; set its severity with the product's gap_rules",
