@@ -105,6 +105,9 @@ def test_the_untouched_records_hold_up(released, api_client, auditor):
     status, body = served(api_client(auditor), "1.0.0")
     assert (status, body["approved"], body["state"]) == (200, True, "approved")
     assert served(api_client(auditor), "1.1.0")[1]["approved"] is False
+    page = api_client(auditor).get("/p/RPT/releases/1.0.0/").content.decode()
+    assert '<span class="badge st-verified">approved</span> signed by Quinn Manager (approval)' in page
+    assert '<span class="badge st-verified">release approval</span>' in page
 
 
 # --- approval semantics ------------------------------------------------------------------------
