@@ -164,6 +164,8 @@ class ChainWalk:
             note,
             previous_digest,
             digest,
+            before_text,
+            after_text,
         ) in _event_rows(after_id=after_id, upto_id=upto_id, chunk_size=chunk_size):
             previous = self.previous
             if previous_digest != previous:
@@ -200,12 +202,10 @@ class ChainWalk:
                 data = fast_dumps(content, option=sort_keys)
             except TypeError:
                 data = canonical_json(content)
-            if not compare(_digest(keyed, sha256, version, data), digest):
-                exact = canonical_json(content)
-                if exact == data or not compare(_digest(keyed, sha256, version, exact), digest):
-                    raise ChainBroken(
-                        "event content does not match its digest (altered, or forged without the key)", pk
-                    )
+            if not compare(_digest(keyed, sha256, version, data), digest) and not _exactly_matches(
+                content, before_text, after_text, data, digest, keyed, sha256, version
+            ):
+                raise ChainBroken("event content does not match its digest (altered, or forged without the key)", pk)
             self.previous = digest
             self.events += 1
             self.last_id = pk
@@ -233,8 +233,31 @@ def _digest(keyed: Any, sha256: Any, version: int, data: bytes) -> str:
 def _json_loads(text: str) -> Any:
     try:
         return orjson.loads(text)
-    except orjson.JSONDecodeError:  # beyond what orjson reads (an integer over 64 bits): the standard parser
+    except orjson.JSONDecodeError:  # what orjson does not read: the standard parser decides
         return json.loads(text)
+
+
+def _exactly_matches(
+    content: dict[str, Any],
+    before_text: str | None,
+    after_text: str | None,
+    fast: bytes,
+    digest: str,
+    keyed: Any,
+    sha256: Any,
+    version: int,
+) -> bool:
+    """The slow, exact path where the fast one disagrees: the JSON read again by the standard
+    parser (orjson reads an integer over 64 bits as a float) and written as the canonical bytes
+    (orjson writes some numbers otherwise than ``json.dumps``)."""
+    if before_text is not None or after_text is not None:
+        content = {
+            **content,
+            "before": json.loads(before_text) if before_text is not None else None,
+            "after": json.loads(after_text) if after_text is not None else None,
+        }
+    exact = canonical_json(content)
+    return exact != fast and hmac.compare_digest(_digest(keyed, sha256, version, exact), digest)
 
 
 _EVENT_SQL = (
@@ -245,16 +268,18 @@ _EVENT_SQL = (
 
 
 def _event_rows(*, after_id: int | None, upto_id: int, chunk_size: int) -> Iterator[tuple[Any, ...]]:
-    """The events' fields in ``EVENT_FIELDS`` order. On PostgreSQL inside a transaction (``audit_verify``
+    """The events' fields in ``EVENT_FIELDS`` order, then the JSON texts of before and after as
+    stored (None where the ORM decoded them). On PostgreSQL inside a transaction (``audit_verify``
     runs in one snapshot): a server-side cursor read in chunks, with psycopg's own C loaders for the
-    times and the JSON decoded here (Django's converters cost more than the verification itself);
-    elsewhere the ORM's chunked iterator."""
+    times and the JSON decoded here by orjson (Django's converters cost more than the verification
+    itself); elsewhere the ORM's chunked iterator."""
     connection = connections[DEFAULT_DB_ALIAS]
     if connection.vendor != "postgresql" or not connection.in_atomic_block:
         events = AuditEvent.objects.filter(id__lte=upto_id)
         if after_id is not None:
             events = events.filter(id__gt=after_id)
-        yield from events.order_by("id").values_list(*EVENT_FIELDS).iterator(chunk_size=chunk_size)
+        for row in events.order_by("id").values_list(*EVENT_FIELDS).iterator(chunk_size=chunk_size):
+            yield (*row, None, None)
         return
     import psycopg
 
@@ -274,6 +299,8 @@ def _event_rows(*, after_id: int | None, upto_id: int, chunk_size: int) -> Itera
                 loads(before) if before is not None else None,
                 loads(after) if after is not None else None,
                 *row[12:],
+                before,
+                after,
             )
 
 
