@@ -12,7 +12,7 @@ implements it.
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from qms.errors import NotFound
-from traceability.models import Commit, CommitLink, Product, ResultStatus, TestResult, TestRun
+from traceability.models import Artifact, Commit, CommitLink, Product, ResultStatus, TestResult, TestRun
 
 
 def _status_count(status: str) -> Count:
@@ -50,6 +50,11 @@ def result_list(*, product: Product) -> QuerySet[TestResult]:
         .select_related("run", "test_case")
         .order_by("-run__created_at", "-run_id", "id")
     )
+
+
+def artifact_list(*, product: Product) -> QuerySet[Artifact]:
+    """Artifacts, newest first (one query per page)."""
+    return Artifact.objects.filter(product=product).select_related("created_by").order_by("-created_at", "-id")
 
 
 def commit_list(*, product: Product) -> QuerySet[Commit]:

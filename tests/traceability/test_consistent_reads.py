@@ -101,7 +101,7 @@ def test_the_graph_is_read_in_one_transaction(draft: Release) -> None:
         graph = graph_load_live(product=draft.product, release=draft)
     assert sorted(graph.items) == ["RC-1", "RISK-1", "SRS-1", "SYS-1", "TC-1", "UN-1"]
     selects = [(sql, inside) for sql, inside in seen if sql.lstrip().upper().startswith("SELECT")]
-    assert len(selects) == 9  # the graph's nine queries (traceability.graph.load)
+    assert len(selects) == 10  # the graph's nine queries and the release's artifacts (traceability.graph.load)
     assert all(inside for _, inside in selects)
     if connection.vendor == "postgresql":
         assert seen[0][0] == "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"

@@ -234,7 +234,7 @@ def test_a_signed_deviation_lowers_a_failed_test_and_the_baseline_carries_it(api
 
     release = release_freeze(product=product, version="1.0", actor=qm)
     content = json.loads(Baseline.objects.get(release=release).content)
-    assert content["format"] == "q-interface-baseline/2"
+    assert content["format"] == "q-interface-baseline/3"
     (row,) = content["deviations"]
     assert {key: row[key] for key in ("number", "rule", "item", "severity", "rationale", "printed_name")} == {
         "number": 1,

@@ -60,11 +60,15 @@ class BaselineDiff:
     clause_links_added: list[str] = field(default_factory=list)  # "SRS-1 → iec-62304-2015:5.2.1"
     clause_links_removed: list[str] = field(default_factory=list)
     results_changed: list[ResultChange] = field(default_factory=list)
+    artifacts_added: list[str] = field(default_factory=list)  # "bolus-app sha256:…"
+    artifacts_removed: list[str] = field(default_factory=list)
 
     @property
     def is_empty(self) -> bool:
         return not any(
             (
+                self.artifacts_added,
+                self.artifacts_removed,
                 self.items_added,
                 self.items_removed,
                 self.items_changed,
@@ -86,6 +90,8 @@ class BaselineDiff:
             "clause_links_added": len(self.clause_links_added),
             "clause_links_removed": len(self.clause_links_removed),
             "results_changed": len(self.results_changed),
+            "artifacts_added": len(self.artifacts_added),
+            "artifacts_removed": len(self.artifacts_removed),
         }
 
     def as_dict(self) -> dict[str, Any]:
@@ -103,6 +109,8 @@ class BaselineDiff:
             "clause_links_added": self.clause_links_added,
             "clause_links_removed": self.clause_links_removed,
             "results_changed": [change.as_dict() for change in self.results_changed],
+            "artifacts_added": self.artifacts_added,
+            "artifacts_removed": self.artifacts_removed,
         }
 
     def as_text(self) -> str:
@@ -125,6 +133,8 @@ class BaselineDiff:
                     for c in self.results_changed
                 ],
             ),
+            ("Artifacts added", [f"+ {artifact}" for artifact in self.artifacts_added]),
+            ("Artifacts removed", [f"- {artifact}" for artifact in self.artifacts_removed]),
         ]
         for title, entries in sections:
             if entries:
@@ -175,7 +185,8 @@ def _label(graph: TraceGraph) -> str:
 
 @without_gc
 def graph_diff(before: TraceGraph, after: TraceGraph) -> BaselineDiff:
-    """Items added / removed / changed, links and clause evidence added / removed, results changed."""
+    """Items added / removed / changed, links and clause evidence added / removed, results changed,
+    artifacts (by name and digest) added / removed."""
     diff = BaselineDiff(
         before=_label(before),
         after=_label(after),
@@ -234,4 +245,11 @@ def graph_diff(before: TraceGraph, after: TraceGraph) -> BaselineDiff:
         new_status = new_result.status if new_result else None
         if old_status != new_status:
             diff.results_changed.append(ResultChange(key, old_status, new_status))
+
+    def artifact_set(graph: TraceGraph) -> set[str]:
+        return {f"{artifact.name} {artifact.digest}" for artifact in graph.artifacts}
+
+    old_artifacts, new_artifacts = artifact_set(before), artifact_set(after)
+    diff.artifacts_added = sorted(new_artifacts - old_artifacts)
+    diff.artifacts_removed = sorted(old_artifacts - new_artifacts)
     return diff

@@ -2,7 +2,8 @@
 
 Live loading costs a constant number of queries whatever the product's size (nine: standards,
 applicable clauses, items, links, clause links, bound runs, bound results, commit links, signed
-deviations in force), all ``values_list`` tuples, never model instances. They run in one snapshot
+deviations in force; ten for a release: its artifacts), all ``values_list`` tuples, never model
+instances. They run in one snapshot
 (``qms.snapshot``): CI posting runs meanwhile cannot make a link, result or commit name an item
 the items query did not see.
 
@@ -30,6 +31,7 @@ from standards.models import Clause
 from standards.selectors import class_filter
 from traceability.graph.deviations import deviation_rows, deviations_from_rows, deviations_load
 from traceability.graph.model import (
+    ArtifactInfo,
     ClauseInfo,
     ProductInfo,
     ReleaseInfo,
@@ -40,13 +42,24 @@ from traceability.graph.model import (
     TraceResult,
     without_gc,
 )
-from traceability.models import ClauseLink, CommitLink, Item, Link, Product, Release, TestResult, TestRun
+from traceability.models import (
+    Artifact,
+    ClauseLink,
+    CommitLink,
+    Item,
+    Link,
+    Product,
+    Release,
+    TestResult,
+    TestRun,
+)
 from traceability.models.evidence import STATUS_SEVERITY
 from traceability.models.releases import SHA_MIN_LENGTH
 
-# /2 adds the signed deviations in force; /1 baselines (none) still load and verify byte for byte.
-BASELINE_FORMAT = "q-interface-baseline/2"
-BASELINE_FORMATS = ("q-interface-baseline/1", BASELINE_FORMAT)
+# /2 adds the signed deviations in force, /3 the release's artifacts (their digests); /1 and /2
+# baselines (neither) still load and verify byte for byte.
+BASELINE_FORMAT = "q-interface-baseline/3"
+BASELINE_FORMATS = ("q-interface-baseline/1", "q-interface-baseline/2", BASELINE_FORMAT)
 
 ITEM_FIELDS = ("key", "kind", "title", "text", "status", "attributes", "revision", "fingerprint")
 LINK_FIELDS = ("source", "link_type", "target", "target_revision", "target_fingerprint")
@@ -67,6 +80,7 @@ RESULT_FIELDS = (
     "executed_by",
     "executed_at",
 )
+ARTIFACT_FIELDS = ("name", "kind", "uri", "digest", "size", "version", "commit_sha", "ci_job_url", "ci_run")
 COMMIT_FIELDS = ("item", "sha", "kind", "repository", "author", "authored_at", "subject")
 CLAUSE_FIELDS = ("ref", "standard", "number", "title", "is_heading")
 
@@ -118,7 +132,7 @@ def _sha_prefixes(sha: str) -> list[str]:
     return [sha[:length] for length in range(SHA_MIN_LENGTH, len(sha) + 1)]
 
 
-def _bound_q(*, version: str, sha: str, prefix: str = "") -> Q:
+def binding_q(*, version: str, sha: str, prefix: str = "") -> Q:
     """Runs and releases belong together by the same version, or by the same commit: one SHA starts
     with the other (7+ digits). Index-friendly, one condition: the query count stays constant."""
     bound = Q(**{f"{prefix}version": version}) if version else Q(pk__in=[])
@@ -130,12 +144,12 @@ def _bound_q(*, version: str, sha: str, prefix: str = "") -> Q:
 def _bound(release: Release | None, prefix: str = "") -> Q:
     if release is None:
         return Q()
-    return _bound_q(version=release.version, sha=release.commit_sha, prefix=prefix)
+    return binding_q(version=release.version, sha=release.commit_sha, prefix=prefix)
 
 
 def releases_bound_to(run: TestRun) -> list[str]:
     """The versions of the product's releases this run counts for (one query)."""
-    bound = _bound_q(version=run.version, sha=run.commit_sha)
+    bound = binding_q(version=run.version, sha=run.commit_sha)
     return sorted(Release.objects.filter(bound, product_id=run.product_id).values_list("version", flat=True))
 
 
@@ -146,6 +160,24 @@ def _severity() -> Case:
         default=Value(0),
         output_field=IntegerField(),
     )
+
+
+def bound_artifacts(*, product: Product, release: Release) -> list[ArtifactInfo]:
+    """The artifacts CI registered for the release (the same binding as test runs), by name and digest
+    (one query)."""
+    rows = (
+        Artifact.objects.filter(_bound(release), product=product)
+        .order_by("name", "digest", "id")
+        .values_list(*ARTIFACT_FIELDS)
+    )
+    seen: set[tuple[str, str]] = set()
+    artifacts = []
+    for row in rows:
+        artifact = ArtifactInfo(*row)
+        if (artifact.name, artifact.digest) not in seen:  # one per name and digest (by version and by commit)
+            seen.add((artifact.name, artifact.digest))
+            artifacts.append(artifact)
+    return artifacts
 
 
 def bound_runs(*, product: Product, release: Release | None) -> QuerySet[TestRun]:
@@ -289,6 +321,7 @@ def graph_load_live(*, product: Product, release: Release | None = None) -> Trac
         results=results,
         commits=commits,
         deviations=deviations_load(product),
+        artifacts=bound_artifacts(product=product, release=release) if release is not None else [],
     )
 
 
@@ -336,6 +369,7 @@ def baseline_content(graph: TraceGraph, *, taken_at: str) -> dict[str, Any]:
             for commit in sorted(graph.commits[key], key=lambda commit: commit.sha)
         ],
         "deviations": deviation_rows(graph.deviations),
+        "artifacts": [artifact.as_dict() for artifact in graph.artifacts],
     }
 
 
@@ -377,6 +411,7 @@ def graph_from_content(content: dict[str, Any], *, release: ReleaseInfo) -> Trac
         results={row["test_case"]: TraceResult(**row) for row in content["results"]},
         commits=commits,
         deviations=deviations_from_rows(content.get("deviations", [])),
+        artifacts=[ArtifactInfo(**row) for row in content.get("artifacts", [])],
     )
 
 

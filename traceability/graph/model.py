@@ -1,7 +1,7 @@
 """The in-memory trace graph: one representation for live data and frozen baselines.
 
 A ``TraceGraph`` holds a product's items, links, clause links, the test results bound to a
-release, the commits linked to items and the signed deviations in force. It is built by
+release, the commits linked to items, the signed deviations in force and the release's artifacts. It is built by
 ``traceability.graph.load`` either from the live database (a constant number of
 ``values_list`` queries) or from a baseline's canonical JSON, so every matrix, gap and impact
 computation runs identically on both.
@@ -198,6 +198,34 @@ class ClauseInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class ArtifactInfo:
+    """An artifact CI built for the release, by its digest (``sha256:<64 hex>``)."""
+
+    name: str
+    kind: str
+    uri: str
+    digest: str
+    size: int | None
+    version: str
+    commit_sha: str
+    ci_job_url: str
+    ci_run: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "uri": self.uri,
+            "digest": self.digest,
+            "size": self.size,
+            "version": self.version,
+            "commit_sha": self.commit_sha,
+            "ci_job_url": self.ci_job_url,
+            "ci_run": self.ci_run,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class DeviationInfo:
     """A signed deviation in force: a protected gap rule lowered for the whole rule (``item`` empty)
     or for the finding whose item at fault is ``item``. ``bound``: its content still matches the
@@ -285,6 +313,7 @@ class TraceGraph:
     results: dict[str, TraceResult]
     commits: dict[str, list[TraceCommit]]
     deviations: list[DeviationInfo] = field(default_factory=list)  # in force, in number order
+    artifacts: list[ArtifactInfo] = field(default_factory=list)  # of the release, by name and digest
     out_links: dict[str, list[TraceLink]] = field(init=False, repr=False)
     in_links: dict[str, list[TraceLink]] = field(init=False, repr=False)
     active_keys: set[str] = field(init=False, repr=False)

@@ -1,5 +1,6 @@
 """Traceability domain: products, items, links, releases and baselines, test and commit evidence."""
 
+from traceability.models.artifacts import Artifact, ArtifactKind
 from traceability.models.deviations import Deviation, DeviationRevocation, DeviationSeverity
 from traceability.models.evidence import (
     Commit,
@@ -18,6 +19,8 @@ from traceability.models.releases import Baseline, Release, ReleaseApproval, Rel
 from traceability.models.reports import ReportFormat, ReportState, TraceReport
 
 __all__ = [
+    "Artifact",
+    "ArtifactKind",
     "Baseline",
     "ClauseLink",
     "Commit",

@@ -1,7 +1,7 @@
 import django_filters
 from django.db.models import QuerySet
 
-from traceability.models import Commit, ResultStatus, TestResult, TestRun, TestRunSource
+from traceability.models import Artifact, ArtifactKind, Commit, ResultStatus, TestResult, TestRun, TestRunSource
 
 
 class TestRunFilter(django_filters.FilterSet):
@@ -50,3 +50,15 @@ class CommitFilter(django_filters.FilterSet):
 
     def filter_author(self, queryset: QuerySet[Commit], name: str, value: str) -> QuerySet[Commit]:
         return queryset.filter(author_name=value) | queryset.filter(author_email=value)
+
+
+class ArtifactFilter(django_filters.FilterSet):
+    version = django_filters.CharFilter()
+    commit = django_filters.CharFilter(field_name="commit_sha", lookup_expr="startswith", label="Commit SHA or prefix")
+    digest = django_filters.CharFilter()
+    name = django_filters.CharFilter()
+    kind = django_filters.MultipleChoiceFilter(choices=ArtifactKind.choices)
+
+    class Meta:
+        model = Artifact
+        fields = ["version", "digest", "name"]

@@ -175,3 +175,47 @@ class WebhookSecretOutputSerializer(serializers.Serializer):
 def summary_data(summary: dict[str, Any]) -> dict[str, Any]:
     """The summary as the API returns it (the serializer above documents its shape)."""
     return summary
+
+
+class ArtifactRegisterInputSerializer(serializers.Serializer):
+    """What CI built: ``version`` and/or ``commit`` bind it to a release like test runs."""
+
+    name = serializers.CharField(max_length=255)
+    kind = serializers.CharField(required=False, default="file", help_text="oci, file or docs")
+    uri = serializers.CharField(max_length=1000, help_text="https://…, file://… or registry/repo@sha256:…")
+    digest = serializers.CharField(max_length=71, help_text="sha256:<64 lower-case hex digits>")
+    size = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=0)
+    version = serializers.CharField(required=False, allow_blank=True, default="", max_length=64)
+    commit = serializers.CharField(required=False, allow_blank=True, default="", max_length=40)
+    ci_job_url = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
+    ci_run = serializers.CharField(required=False, allow_blank=True, default="", max_length=255)
+
+
+class ArtifactOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    kind = serializers.CharField()
+    uri = serializers.CharField()
+    digest = serializers.CharField()
+    size = serializers.IntegerField(allow_null=True)
+    version = serializers.CharField()
+    commit_sha = serializers.CharField()
+    ci_job_url = serializers.CharField()
+    ci_run = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    created_by = UsernameField()
+
+
+class ArtifactRegisteredOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    kind = serializers.CharField()
+    uri = serializers.CharField()
+    digest = serializers.CharField()
+    size = serializers.IntegerField(allow_null=True)
+    version = serializers.CharField()
+    commit_sha = serializers.CharField()
+    ci_job_url = serializers.CharField()
+    ci_run = serializers.CharField()
+    created = serializers.BooleanField()
+    releases = serializers.ListField(child=serializers.CharField(), help_text="The draft releases it counts for")

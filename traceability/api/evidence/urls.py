@@ -10,6 +10,7 @@ urlpatterns = [
     path(f"{P}/test-runs/<int:pk>/", views.TestRunDetailView.as_view(), name="api-test-run-detail"),
     path(f"{P}/test-results/", views.TestResultListView.as_view(), name="api-test-result-list"),
     path(f"{P}/manual-executions/", views.ManualExecutionView.as_view(), name="api-manual-executions"),
+    path(f"{P}/artifacts/", views.ArtifactListView.as_view(), name="api-artifact-list"),
     path(f"{P}/commits/", views.CommitListView.as_view(), name="api-commit-list"),
     path(f"{P}/commits/<str:sha>/", views.CommitDetailView.as_view(), name="api-commit-detail"),
     path(f"{P}/webhook-secret/", views.WebhookSecretView.as_view(), name="api-webhook-secret"),

@@ -16,8 +16,11 @@ from qms.api.parsers import JSONParser, MultiPartParser
 from qms.api.permissions import request_token
 from qms.errors import InvalidInput
 from qms.roles import Scope, acting_user
-from traceability.api.evidence.filters import CommitFilter, TestResultFilter, TestRunFilter
+from traceability.api.evidence.filters import ArtifactFilter, CommitFilter, TestResultFilter, TestRunFilter
 from traceability.api.evidence.serializers import (
+    ArtifactOutputSerializer,
+    ArtifactRegisteredOutputSerializer,
+    ArtifactRegisterInputSerializer,
     CommitBatchInputSerializer,
     CommitBatchOutputSerializer,
     CommitOutputSerializer,
@@ -31,12 +34,13 @@ from traceability.api.evidence.serializers import (
     WebhookSecretOutputSerializer,
     summary_data,
 )
-from traceability.api.views import ProductListMixin, ProductScopedMixin
-from traceability.evidence_selectors import commit_get, commit_list, result_list, run_get, run_list
-from traceability.models import Commit, TestResult, TestRun
+from traceability.api.views import ProductListMixin, ProductScopedMixin, valid_input
+from traceability.evidence_selectors import artifact_list, commit_get, commit_list, result_list, run_get, run_list
+from traceability.models import Artifact, Commit, TestResult, TestRun
 from traceability.services.evidence import (
     IngestReport,
     RunInput,
+    artifact_register,
     commit_inputs_parse,
     commits_ingest,
     junit_ingest,
@@ -232,6 +236,46 @@ class CommitListView(ProductListMixin, generics.ListAPIView):
         return Response(
             CommitBatchOutputSerializer(report.summary()).data,
             status=status.HTTP_201_CREATED if report.created else status.HTTP_200_OK,
+        )
+
+
+class ArtifactListView(ProductListMixin, generics.ListAPIView):
+    """What CI built, by digest; POST registers one for a ``version`` and/or ``commit`` (201, or 200
+    when it was registered before); 409 ``release_frozen`` for a release that is no longer a draft."""
+
+    serializer_class = ArtifactOutputSerializer
+    filterset_class = ArtifactFilter
+    write_scope = Scope.EVIDENCE
+    ordering_fields = ["created_at", "name", "version"]
+    parser_classes = [JSONParser]
+    list_model = Artifact
+
+    def scoped_queryset(self) -> QuerySet[Artifact]:
+        return artifact_list(product=self.product)
+
+    @extend_schema(
+        request=ArtifactRegisterInputSerializer,
+        responses={201: ArtifactRegisteredOutputSerializer, 200: ArtifactRegisteredOutputSerializer},
+    )
+    def post(self, request: Request, product_key: str) -> Response:
+        data = valid_input(ArtifactRegisterInputSerializer, request)
+        registration = artifact_register(
+            product=self.product,
+            name=data["name"],
+            kind=data["kind"],
+            uri=data["uri"],
+            digest=data["digest"],
+            size=data["size"],
+            version=data["version"],
+            commit_sha=data["commit"],
+            ci_job_url=data["ci_job_url"],
+            ci_run=data["ci_run"],
+            actor=acting_user(request.user),
+            token=request_token(request),
+        )
+        return Response(
+            ArtifactRegisteredOutputSerializer(registration.summary()).data,
+            status=status.HTTP_201_CREATED if registration.created else status.HTTP_200_OK,
         )
 
 

@@ -7,9 +7,11 @@ Public entry points:
 - ``commit_inputs_parse``, ``commits_ingest`` (→ ``CommitBatchReport``)
 - ``webhook_secret_rotate``, ``github_signature_verify``, ``gitlab_token_verify``,
   ``github_push_commits``, ``gitlab_push_commits``
+- ``artifact_register`` (→ ``ArtifactRegistration``): what CI built, by digest
 - ``junit_parse`` (reading only, no database)
 """
 
+from traceability.services.evidence.artifacts import ArtifactRegistration, artifact_register
 from traceability.services.evidence.commits import CommitBatchReport, CommitInput, commit_inputs_parse, commits_ingest
 from traceability.services.evidence.inputs import CaseInput, RunInput, run_input_clean
 from traceability.services.evidence.junit import JunitFile, junit_parse
@@ -25,12 +27,14 @@ from traceability.services.evidence.webhooks import (
 )
 
 __all__ = [
+    "ArtifactRegistration",
     "CaseInput",
     "CommitBatchReport",
     "CommitInput",
     "IngestReport",
     "JunitFile",
     "RunInput",
+    "artifact_register",
     "commit_inputs_parse",
     "commits_ingest",
     "github_push_commits",
