@@ -6,10 +6,11 @@ Everyone who can sign in may read everything. Writes are split into scopes:
 scope              covers
 =================  ======================================================
 ``catalogue``      standards, clauses, cross-standard mappings
-``products``       products, their settings, releases and baselines
+``products``       products, their settings, releases and baselines, environments
 ``items``          items, links, clause links, suspect-link reviews
-``evidence``       test runs and results, commits (what CI posts)
-``approvals``      signatures and release approvals
+``evidence``       test runs and results, commits, artifacts (what CI posts)
+``deployments``    deployments and their statuses (what CD engines and scripts report)
+``approvals``      signatures, release and integration approvals, deviations
 =================  ======================================================
 """
 
@@ -30,6 +31,7 @@ class Scope(models.TextChoices):
     PRODUCTS = "products", "Products and releases"
     ITEMS = "items", "Items and links"
     EVIDENCE = "evidence", "Test and commit evidence"
+    DEPLOYMENTS = "deployments", "Deployments"
     APPROVALS = "approvals", "Signatures and approvals"
 
 
@@ -37,7 +39,7 @@ ALL_SCOPES = frozenset(Scope.values)
 
 ROLE_SCOPES: dict[str, frozenset[str]] = {
     Role.QUALITY_MANAGER: ALL_SCOPES,
-    Role.DEVELOPER: frozenset({Scope.ITEMS, Scope.EVIDENCE}),
+    Role.DEVELOPER: frozenset({Scope.ITEMS, Scope.EVIDENCE, Scope.DEPLOYMENTS}),
     Role.AUDITOR: frozenset(),
 }
 

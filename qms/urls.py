@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("qms.api.urls")),
     path("", include("standards.api.urls")),
     path("", include("traceability.api.urls")),
+    path("", include("regops.api.urls")),
 ]
 
 handler500 = "qms.views.server_error"  # a lost database is a 503; the API never answers with an HTML page

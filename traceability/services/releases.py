@@ -18,6 +18,7 @@ from qms.models import Signature, SignatureMeaning
 from qms.roles import Scope, user_write_scopes
 from qms.services import audit_checkpoint_after_commit, audit_record, signature_apply
 from qms.services.accounts import signing_attempt
+from traceability.approval_checks import release_approval_problems
 from traceability.graph.gaps import gaps_find
 from traceability.graph.load import (
     BaselineCorrupt,
@@ -325,6 +326,13 @@ def release_approve(
             f"{listed}{more}",
             code="release_not_ready",
             gaps=[finding.as_dict() for finding in errors],
+        )
+    waiting = release_approval_problems(release, sha256)
+    if waiting:
+        raise Conflict(
+            f"{release_repr(release)} cannot be approved yet: {'; '.join(waiting)}",
+            code="approval_waiting",
+            problems=waiting,
         )
     before = release_state(release)
     signature = signature_apply(

@@ -1,0 +1,1 @@
+"""Writes of RegOps: environments, gate decisions (the ledger), deployments, integration approvals."""
