@@ -28,10 +28,11 @@ from regops.models import (
     IntegrationApproval,
     integration_approval_holds,
 )
+from traceability.evidence_selectors import pull_requests_in_release
 from traceability.graph.gaps import gaps_find
 from traceability.graph.load import binding_q
 from traceability.graph.model import TraceGraph
-from traceability.graph.selectors import graph_load
+from traceability.graph.selectors import graph_load, item_approvals
 from traceability.kinds import ItemKind, ItemStatus
 from traceability.models import Artifact, Product, Release
 from traceability.models.evidence import FAILING_STATUSES
@@ -165,8 +166,6 @@ def gate_g1(graph: TraceGraph) -> GateResult:
 
 
 def gate_g2(graph: TraceGraph, release: Release) -> GateResult:
-    from traceability.selectors import item_approvals, pull_requests_in_release
-
     change_requests = sorted(
         key
         for key, item in graph.items.items()
@@ -177,7 +176,7 @@ def gate_g2(graph: TraceGraph, release: Release) -> GateResult:
     merged = pull_requests_in_release(release=release)
     unreviewed = [pr for pr in merged.prs if not pr.approved]
     failures = [f"change request {key} is not approved with an e-signature over its content" for key in unapproved]
-    failures += [f"{pr.label} was merged without an approving review: {pr.reason}" for pr in unreviewed]
+    failures += [f"{pr.label} was merged without an approving review: {'; '.join(pr.reasons)}" for pr in unreviewed]
     if failures:
         return GateResult(Gate.G2, FAILED, _listed(failures) + merged.problems)
     if merged.problems:

@@ -21,6 +21,9 @@ from traceability.models import (
     Link,
     ManualExecution,
     Product,
+    PullRequest,
+    PullRequestLink,
+    PullRequestReview,
     Release,
     TestResult,
     TestRun,
@@ -445,6 +448,30 @@ class CommitAdmin(ReadOnlyAdmin):
     list_filter = ["product"]
     search_fields = ["sha", "message", "author_name"]
     inlines = [CommitLinkInline]
+
+
+class PullRequestReviewInline(ReadOnlyInline):
+    model = PullRequestReview
+    fields = ["reviewer", "state", "submitted_at", "commit_sha"]
+    readonly_fields = ["reviewer", "state", "submitted_at", "commit_sha"]
+
+
+class PullRequestLinkInline(ReadOnlyInline):
+    model = PullRequestLink
+    fields = ["item", "kind"]
+    readonly_fields = ["item", "kind"]
+    select_related = ("item",)
+
+
+@admin.register(PullRequest)
+class PullRequestAdmin(ReadOnlyAdmin):
+    """Pull and merge requests with their reviews, as the GitHub and GitLab webhooks reported them."""
+
+    list_display = ["__str__", "product", "provider", "title", "author", "state", "merged_at", "merge_commit_sha"]
+    list_filter = ["product", "provider", "state"]
+    search_fields = ["repository", "title", "author", "merge_commit_sha", "head_sha"]
+    list_select_related = ["product"]
+    inlines = [PullRequestReviewInline, PullRequestLinkInline]
 
 
 class ManualExecutionAdminForm(forms.ModelForm):

@@ -4,26 +4,32 @@ checked against their seals and against each other.
 ``release_integrity`` is what every read of a release asks first (``graph_load``: the status API,
 the pages, the matrix, the reports): a release whose records contradict each other is answered
 409 ``integrity_error``, never served. The same checks, over every release, every stored report
-and what the audit trail witnessed, are registered for ``audit_verify``.
+and what the audit trail witnessed, are registered for ``audit_verify``, with the check of pull
+requests against their audit events.
 
 Approved is derived, never read from a field: a release is approved when its state says approved
 (or released) *and* its approval record is sealed, names the current baseline hash, and carries a
 sealed approval signature over that hash.
 """
 
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from qms.canonical import digest_of
 from qms.errors import Conflict
 from qms.integrity.records import RecordProblem, Witnessed, record_check
-from qms.models import Signature, SignatureMeaning, signature_is_sealed
+from qms.models import AuditEvent, Signature, SignatureMeaning, signature_is_sealed
 from traceability.graph.load import BaselineCorrupt, baseline_verified, iso
 from traceability.models import (
     Baseline,
     Deviation,
     DeviationRevocation,
     Product,
+    PullRequest,
+    PullRequestLink,
+    PullRequestReview,
     Release,
     ReleaseApproval,
     ReleaseState,
@@ -35,6 +41,7 @@ from traceability.models.deviations import (
     deviation_content,
     revocation_content,
 )
+from traceability.models.pull_requests import pull_request_state
 from traceability.models.releases import approval_is_sealed, baseline_is_sealed
 from traceability.models.reports import ReportState, report_is_sealed
 
@@ -248,3 +255,38 @@ def _signed_record_problems(
         yield RecordProblem(name, f"its signature #{signature.pk} does not match its seal")
     elif not content_sha256 == stored_sha256 == signature.record_hash:
         yield RecordProblem(name, "its content is not what was signed (edited in the database)")
+
+
+PULL_REQUEST_ACTIONS = ("pull_request.created", "pull_request.updated")
+
+
+@record_check("pull_requests", witnesses=("pull_request.created",))
+def pull_requests_check(witnessed: Witnessed) -> Iterator[RecordProblem]:
+    """Every pull request, with its reviews and item links, is what the newest of its audit events
+    says it became (a review turned into an approval in the database is caught here), and every
+    one the trail records created is still there."""
+    recorded: dict[str, Any] = {}
+    for object_id, after in (
+        AuditEvent.objects.filter(object_type="traceability.pullrequest", action__in=PULL_REQUEST_ACTIONS)
+        .order_by("id")
+        .values_list("object_id", "after")
+        .iterator(chunk_size=2000)
+    ):
+        recorded[object_id] = after  # oldest first: the newest stays
+    reviews: dict[int, list[PullRequestReview]] = defaultdict(list)
+    for review in PullRequestReview.objects.order_by("id").iterator(chunk_size=2000):
+        reviews[review.pull_request_id].append(review)
+    links: dict[int, dict[str, str]] = defaultdict(dict)
+    for pull_request_id, key, kind in PullRequestLink.objects.values_list("pull_request_id", "item__key", "kind"):
+        links[pull_request_id][key] = kind
+    present: set[str] = set()
+    for pull_request in PullRequest.objects.select_related("product").order_by("id").iterator(chunk_size=500):
+        present.add(str(pull_request.pk))
+        name = f"pull request {pull_request.product.key} {pull_request}"
+        after = recorded.get(str(pull_request.pk))
+        if after is None:
+            yield RecordProblem(name, "the audit trail has no event for it")
+        elif after != pull_request_state(pull_request, reviews[pull_request.pk], links[pull_request.pk]):
+            yield RecordProblem(name, "it, its reviews or its item links are not what the audit trail last recorded")
+    for missing in sorted(witnessed.get("pull_request.created", set()) - present, key=int):
+        yield RecordProblem(f"pull request #{missing}", "the audit trail records it, but it is gone")

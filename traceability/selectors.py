@@ -29,6 +29,7 @@ from standards.models import Clause
 from standards.selectors import clauses_applicable
 from traceability.models import ClauseLink, Deviation, Item, Link, Product, Release, ReleaseApproval, ReleaseState
 from traceability.models.deviations import DEVIATION_RECORD_TYPE, REVOCATION_RECORD_TYPE
+from traceability.models.items import ITEM_RECORD_TYPE
 
 
 def product_list() -> QuerySet[Product]:
@@ -273,6 +274,11 @@ def release_last_frozen(*, product: Product) -> Release | None:
 def release_signatures(release: Release) -> QuerySet[Signature]:
     """The signature manifest of a release, oldest first."""
     return signature_list(record_type="traceability.release", record_id=str(release.pk))
+
+
+def item_signatures(item: Item) -> QuerySet[Signature]:
+    """The signatures over an item (its approvals, ``item_approve``), oldest first."""
+    return signature_list(record_type=ITEM_RECORD_TYPE, record_id=str(item.pk))
 
 
 # --- deviations -------------------------------------------------------------------------------

@@ -70,8 +70,8 @@ def gate_decide(
         engine=engine,
         external=external,
         allowed=answer.allowed,
-        gates=[result.as_dict() for result in answer.gates]
-        or [{"gate": "-", "status": "failed", "reasons": answer.problems}],
+        gates=[result.as_dict() for result in answer.gates],
+        reasons=answer.reasons,
         asked_by=actor,
         asked_by_username=actor.get_username() if actor is not None else "system",
     )

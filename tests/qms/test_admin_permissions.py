@@ -15,6 +15,10 @@ from django_tasks_db.models import DBTaskResult
 
 from qms.models import ApiToken, AuditEvent, Signature
 from qms.services import token_create
+from regops.services.approvals import integration_approve
+from regops.services.decisions import gate_decide
+from regops.services.deployments import deployment_report
+from regops.services.environments import environment_create
 from standards.models import Clause, ClauseMapping, Standard
 from tests.conftest import make_user, signed_in
 from tests.traceability.engine import make_run
@@ -27,11 +31,14 @@ from traceability.models import (
     Link,
     ManualExecution,
     Product,
+    PullRequest,
+    PullRequestLink,
+    PullRequestReview,
     TestRun,
     TraceReport,
 )
 from traceability.services.deviations import deviation_revoke, deviation_sign
-from traceability.services.evidence import manual_executions_record, run_input_clean
+from traceability.services.evidence import artifact_register, manual_executions_record, run_input_clean
 from traceability.services.items import clause_link_create
 from traceability.services.releases import release_freeze, release_sign
 
@@ -60,6 +67,11 @@ MATRIX: dict[str, tuple[str, str, str, str, str]] = {
     "traceability.deviationrevocation": ("v---", "v---", "v---", "----", "v---"),
     "traceability.testrun": ("v---", "v---", "v---", "----", "v---"),
     "traceability.commit": ("v---", "v---", "v---", "----", "v---"),
+    "traceability.pullrequest": ("v---", "v---", "v---", "----", "v---"),
+    "regops.environment": ("vac-", "v---", "v---", "----", "vac-"),
+    "regops.gatedecision": ("v---", "v---", "v---", "----", "v---"),
+    "regops.deployment": ("v---", "v---", "v---", "----", "v---"),
+    "regops.integrationapproval": ("v---", "v---", "v---", "----", "v---"),
     "traceability.manualexecution": ("va--", "va--", "v---", "----", "va--"),
     "traceability.tracereport": ("v---", "v---", "v---", "----", "v---"),
 }
@@ -102,8 +114,19 @@ def records(catalogue, small_graph, qm, developer) -> dict[str, object]:
         executions=[{"test_case": "TC-1", "status": "passed", "executed_at": "2026-03-03T10:00:00Z"}],
         actor=developer,
     )
+    digest = "sha256:" + "a" * 64
+    artifact_register(
+        product=product, name="app", uri="https://ci.example.com/app", digest=digest, version="1.0", actor=qm
+    )
+    staging = environment_create(product=product, key="staging", name="Staging", tier="staging", actor=qm)
+    decision, _ = gate_decide(environment=staging, actor=developer, digests=[digest])
+    smoke = {"passed": True, "checks": [{"name": "health", "passed": True}]}
+    deployment, _, _ = deployment_report(
+        environment=staging, actor=developer, digests=[digest], state="success", external_id="1", smoke=smoke
+    )
     release = release_freeze(product=product, version="1.0", actor=qm)
     release_sign(release=release, signer=qm, password="quinn-pw", meaning="review")
+    integration = integration_approve(release=release, signer=qm, password="quinn-pw")
     why = "The bench rig's failure is understood and does not reach patients in this release."
     deviation = deviation_sign(
         product=product, rule="test_failed", severity="warning", rationale=why, signer=qm, password="quinn-pw"
@@ -125,6 +148,13 @@ def records(catalogue, small_graph, qm, developer) -> dict[str, object]:
         backend_name="default",
         run_after=datetime(2026, 3, 3, tzinfo=UTC),
     )
+    pull_request = PullRequest.objects.create(
+        product=product, provider="github", repository="acme/bolus", number=42, title="Round doses down", author="dana"
+    )
+    PullRequestReview.objects.create(
+        pull_request=pull_request, external_id="1", reviewer="robin", state="approved", submitted_at=task.run_after
+    )
+    PullRequestLink.objects.create(pull_request=pull_request, item=srs, kind="implements")
     token, _ = token_create(user=developer, name="ci", scopes=["evidence"], actor=developer)
     return {
         "qms.auditevent": AuditEvent.objects.order_by("id").first(),
@@ -145,6 +175,11 @@ def records(catalogue, small_graph, qm, developer) -> dict[str, object]:
         "traceability.deviationrevocation": revocation,
         "traceability.testrun": TestRun.objects.filter(source="manual").get(),
         "traceability.commit": commit,
+        "traceability.pullrequest": pull_request,
+        "regops.environment": staging,
+        "regops.gatedecision": decision,
+        "regops.deployment": deployment,
+        "regops.integrationapproval": integration,
         "traceability.manualexecution": ManualExecution.objects.filter(run__source="manual").get(),
         "traceability.tracereport": report,
     }
@@ -179,6 +214,7 @@ def _url(obj, action: str) -> str:
 def test_admin_permissions_by_role_model_and_action(role, records):
     """view: the list and the record; add: the add page; change: a form that saves; delete: the
     delete page and the "delete selected" bulk action. Each as the matrix says, nothing more."""
+    get_resolver().url_patterns  # noqa: B018 - loading the URLs fills the admin registry
     user = user_for(role)
     client = Client()
     signed_in(client, user)

@@ -134,7 +134,7 @@ def test_a_draft_with_passing_evidence_may_go_to_staging_but_not_to_production(b
     )
     production = gate_answer(environment=bolus["production"], digests=[APP])
     assert not production.allowed
-    assert "G5 missing: 1.0.0 is a draft: freeze it, then sign its approval" in production.reasons
+    assert "G5 missing: 1.0.0 is a draft: freeze it and sign the release approval" in production.reasons
 
 
 def test_g1_fails_on_a_failing_test_and_names_it(bolus, qm):
@@ -299,7 +299,7 @@ def test_gate_check_exits_0_when_allowed_and_1_with_the_reasons(bolus, qm):
     out = StringIO()
     call_command("gate_check", "RPT", "staging", "--digest", APP, stdout=out)
     assert "allowed: " + APP in out.getvalue() and "G1 passed" in out.getvalue()
-    with pytest.raises(CommandError, match=r"denied: G5 missing: 1\.0\.0 is a draft"):
+    with pytest.raises(CommandError, match=r"denied: G4 missing: .*; G5 missing: 1\.0\.0 is a draft"):
         call_command("gate_check", "RPT", "production", "--version", "1.0.0", stdout=StringIO())
     with pytest.raises(CommandError, match="has no environment 'moon'"):
         call_command("gate_check", "RPT", "moon", "--digest", APP, stdout=StringIO())

@@ -171,8 +171,8 @@ def test_ping_and_other_events_store_nothing(secret):
     ping = json.dumps({"zen": "Keep it logically awesome.", "hook_id": 1}).encode()
     assert github(ping, signature=sign(secret, ping), event="ping").json() == {"status": "pong"}
     body = json.dumps({"action": "opened"}).encode()
-    response = github(body, signature=sign(secret, body), event="pull_request")
-    assert response.json() == {"status": "ignored", "event": "pull_request"}
+    response = github(body, signature=sign(secret, body), event="issues")
+    assert response.json() == {"status": "ignored", "event": "issues"}
     assert Commit.objects.count() == 0
 
 

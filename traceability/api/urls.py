@@ -1,6 +1,6 @@
 from django.urls import path
 
-from traceability.api import deviations, graph_views, release_views, reports, views
+from traceability.api import approvals, deviations, graph_views, release_views, reports, views
 from traceability.api.evidence.urls import urlpatterns as evidence_urlpatterns
 
 urlpatterns = [
@@ -11,6 +11,16 @@ urlpatterns = [
     path("products/<str:product_key>/items/<str:key>/", views.ItemDetailView.as_view(), name="api-item-detail"),
     path(
         "products/<str:product_key>/items/<str:key>/history/", views.ItemHistoryView.as_view(), name="api-item-history"
+    ),
+    path(
+        "products/<str:product_key>/items/<str:key>/approve/",
+        approvals.ItemApproveView.as_view(),
+        name="api-item-approve",
+    ),
+    path(
+        "products/<str:product_key>/items/<str:key>/signatures/",
+        approvals.ItemSignatureListView.as_view(),
+        name="api-item-signatures",
     ),
     path(
         "products/<str:product_key>/items/<str:key>/review-links/",

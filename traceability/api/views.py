@@ -153,27 +153,29 @@ class ItemListView(ProductListMixin, generics.ListAPIView):
         return Response(ItemOutputSerializer(item).data, status=status.HTTP_201_CREATED)
 
 
+def item_detail(item: Item) -> dict[str, Any]:
+    """An item with its links in and out, as the item endpoints answer."""
+    links_out, links_in = item_links(item)
+    return ItemDetailOutputSerializer(item, context={"links_out": links_out, "links_in": links_in}).data
+
+
 class ItemDetailView(ProductScopedMixin, APIView):
     """An item. Setting ``approved`` needs the ``approvals`` scope (403 ``approval_forbidden``).
     Items are never deleted: a PATCH to status ``obsolete`` retires one (DELETE is 405)."""
 
     write_scope = Scope.ITEMS
 
-    def _detail(self, item: Item) -> dict[str, Any]:
-        links_out, links_in = item_links(item)
-        return ItemDetailOutputSerializer(item, context={"links_out": links_out, "links_in": links_in}).data
-
     @extend_schema(responses=ItemDetailOutputSerializer)
     def get(self, request: Request, product_key: str, key: str) -> Response:
         with read_snapshot():  # the item and its links of one moment
-            return Response(self._detail(item_get(product=self.product, key=key)))
+            return Response(item_detail(item_get(product=self.product, key=key)))
 
     @extend_schema(request=ItemUpdateInputSerializer, responses=ItemDetailOutputSerializer)
     def patch(self, request: Request, product_key: str, key: str) -> Response:
         data = valid_input(ItemUpdateInputSerializer, request)
         item = item_get(product=self.product, key=key)
         item = item_update(item=item, actor=acting_user(request.user), token=request_token(request), **data)
-        return Response(self._detail(item))
+        return Response(item_detail(item))
 
     def http_method_not_allowed(self, request: Request, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         if request.method == "DELETE":

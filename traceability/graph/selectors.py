@@ -8,12 +8,13 @@ signatures are of the same moment, whatever CI writes meanwhile.
 """
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count
 
 from qms.errors import InvalidInput, NotFound
-from qms.models import Signature
+from qms.models import Signature, SignatureMeaning, signature_is_sealed
 from qms.snapshot import read_snapshot
 from traceability.graph.diff import BaselineDiff, graph_diff
 from traceability.graph.gaps import GapReport, gaps_find, suspect_links_of
@@ -24,7 +25,8 @@ from traceability.graph.risk import RiskRow, risk_trace_rows
 from traceability.graph.summary import Matrix, matrix_build
 from traceability.integrity import baseline_corrupt, baseline_missing, release_integrity
 from traceability.kinds import LinkType
-from traceability.models import Baseline, Product, Release
+from traceability.models import Baseline, Item, Product, Release
+from traceability.models.items import ITEM_RECORD_TYPE
 
 if TYPE_CHECKING:
     from traceability.graph.model import ItemRef
@@ -237,3 +239,65 @@ def cycles_for_release(*, product: Product, release: Release | None = None) -> t
 def suspect_links_for_release(*, product: Product, release: Release | None = None) -> list[TraceLink]:
     """Suspect links between non-obsolete items (of a release's baseline, or live), in natural order."""
     return suspect_links_of(graph_load(product=product, release=release))
+
+
+@dataclass(frozen=True)
+class ItemApproval:
+    """An approval signature over an item's content (``traceability.services.items.item_approve``)."""
+
+    key: str
+    signature_id: int
+    signer: str  # user name
+    printed_name: str
+    signed_at: datetime
+    record_hash: str  # the fingerprint signed: the item's title, text and attributes
+    record_repr: str  # e.g. "BOLUS CR-7 r4": the revision approved
+    comment: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "signature_id": self.signature_id,
+            "signer": self.signer,
+            "printed_name": self.printed_name,
+            "signed_at": iso(self.signed_at),
+            "record_hash": self.record_hash,
+            "record": self.record_repr,
+            "comment": self.comment,
+        }
+
+
+@read_snapshot()
+def item_approvals(*, product: Product, graph: TraceGraph) -> dict[str, ItemApproval | None]:
+    """For every item of the graph (live or a release's baseline): the newest approval signature
+    over the content the graph holds, or None. Two queries whatever the number of items.
+
+    An approval counts only when its ``record_hash`` equals the item's fingerprint in the graph
+    (an approval of other content, an older revision's say, does not) and its seal holds
+    (a signature written or altered outside the application never counts; ``audit_verify``
+    reports it). Items are matched by key to the product's item rows, so an item of a baseline
+    that has since been made obsolete keeps its approvals.
+    """
+    keys = dict(Item.objects.filter(product=product).order_by().values_list("pk", "key"))
+    fingerprints = {key: item.fingerprint for key, item in graph.items.items()}
+    newest: dict[str, Signature] = {}
+    for signature in Signature.objects.filter(
+        record_type=ITEM_RECORD_TYPE, scope=product.key, meaning=SignatureMeaning.APPROVAL
+    ).order_by("signed_at", "id"):
+        key = keys.get(int(signature.record_id)) if signature.record_id.isdigit() else None
+        if key is None or fingerprints.get(key) != signature.record_hash or not signature_is_sealed(signature):
+            continue
+        newest[key] = signature  # ordered oldest first: the last one kept is the newest
+    approvals: dict[str, ItemApproval | None] = dict.fromkeys(graph.items)
+    for key, signature in newest.items():
+        approvals[key] = ItemApproval(
+            key=key,
+            signature_id=signature.pk,
+            signer=signature.signer_username,
+            printed_name=signature.printed_name,
+            signed_at=signature.signed_at,
+            record_hash=signature.record_hash,
+            record_repr=signature.record_repr,
+            comment=signature.comment,
+        )
+    return approvals

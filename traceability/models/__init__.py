@@ -15,6 +15,14 @@ from traceability.models.evidence import (
 )
 from traceability.models.items import ClauseLink, Item, Link
 from traceability.models.products import Product, default_risk_matrix
+from traceability.models.pull_requests import (
+    PullRequest,
+    PullRequestLink,
+    PullRequestProvider,
+    PullRequestReview,
+    PullRequestState,
+    ReviewState,
+)
 from traceability.models.releases import Baseline, Release, ReleaseApproval, ReleaseState
 from traceability.models.reports import ReportFormat, ReportState, TraceReport
 
@@ -33,12 +41,18 @@ __all__ = [
     "Link",
     "ManualExecution",
     "Product",
+    "PullRequest",
+    "PullRequestLink",
+    "PullRequestProvider",
+    "PullRequestReview",
+    "PullRequestState",
     "Release",
     "ReleaseApproval",
     "ReleaseState",
     "ReportFormat",
     "ReportState",
     "ResultStatus",
+    "ReviewState",
     "TestResult",
     "TestRun",
     "TestRunSource",

@@ -10,6 +10,7 @@ from traceability.kinds import ItemKind, ItemStatus, LinkType, allowed_link_trip
 from traceability.models.products import Product
 
 ITEM_KEY_RE = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
+ITEM_RECORD_TYPE = "traceability.item"  # what an item's approval signature names (qms.Signature.record_type)
 
 
 class Item(models.Model):

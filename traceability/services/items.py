@@ -11,13 +11,14 @@ from django.utils import timezone
 
 from qms.canonical import digest_of
 from qms.errors import Conflict, Forbidden, InvalidInput
-from qms.models import ApiToken
+from qms.models import ApiToken, Signature, SignatureMeaning
 from qms.roles import Scope, scope_refusal
-from qms.services import audit_record
+from qms.services import audit_record, signature_apply
+from qms.services.accounts import signing_attempt
 from standards.models import Clause
 from traceability.kinds import ItemKind, ItemStatus, attributes_validate
 from traceability.models import ClauseLink, Item, Product
-from traceability.models.items import ITEM_KEY_RE
+from traceability.models.items import ITEM_KEY_RE, ITEM_RECORD_TYPE
 
 ITEM_FIELDS = ("title", "text", "status", "attributes")
 _KEY_VALIDATOR = RegexValidator(ITEM_KEY_RE)
@@ -249,6 +250,69 @@ def items_make_obsolete(*, items: Iterable[Item], actor: User | None) -> list[It
         .order_by("pk")
     )
     return [item_update(item=item, actor=actor, status=ItemStatus.OBSOLETE) for item in current]
+
+
+@signing_attempt
+@transaction.atomic
+def item_approve(
+    *,
+    item: Item,
+    signer: User,
+    password: str,
+    comment: str = "",
+    client_address: str | None = None,
+) -> Signature:
+    """Approve an item of any kind (a change request above all: IEC 62304 6.2.4) with a Part 11
+    signature: the status becomes ``approved`` through :func:`item_update` (audited, revision
+    advanced; nothing changes when it is approved already), and the signer signs, meaning
+    ``approval``, the item's fingerprint: the SHA-256 of its title, text and attributes.
+
+    The fingerprint does not cover the status, so approving does not change it and the signature
+    stays bound to the approved content until the content changes (then the approval no longer
+    counts: ``traceability.graph.selectors.item_approvals``). The signature names the approved
+    revision (``BOLUS CR-7 r4``). Signing the same content again with the same comment returns the
+    existing signature (``repeated``).
+
+    Refused, with nothing written: a signer without the ``approvals`` scope (403
+    ``approval_forbidden``), an obsolete item (409 ``item_obsolete``), an item whose stored
+    fingerprint no longer matches its content (409 ``integrity_error``), a wrong password (403
+    ``signature_refused``, audited and counted toward the lockout by ``signing_attempt``).
+    """
+    lacking = scope_refusal(signer, Scope.APPROVALS)
+    if lacking is not None:
+        raise Forbidden(
+            f"approving {item.key} with a signature needs the 'approvals' scope (a quality manager); {lacking}",
+            code="approval_forbidden",
+            key=item.key,
+        )
+    item = Item.objects.select_for_update().select_related("product").get(pk=item.pk)
+    product = item.product
+    if item.status == ItemStatus.OBSOLETE:
+        raise Conflict(
+            f"{item_repr(item, product)} is obsolete: an obsolete item takes no part in releases and is not approved",
+            code="item_obsolete",
+            key=item.key,
+        )
+    if item_fingerprint(title=item.title, text=item.text, attributes=item.attributes) != item.fingerprint:
+        raise Conflict(
+            f"{item_repr(item, product)}: its stored fingerprint does not match its title, text and attributes "
+            "(changed outside the application); nothing was signed",
+            code="integrity_error",
+            key=item.key,
+        )
+    item = item_update(item=item, actor=signer, status=ItemStatus.APPROVED)
+    return signature_apply(
+        signer=signer,
+        password=password,
+        meaning=SignatureMeaning.APPROVAL,
+        record_type=ITEM_RECORD_TYPE,
+        record_id=str(item.pk),
+        record_repr=f"{product.key} {item.key} r{item.revision}",
+        record_hash=item.fingerprint,
+        comment=comment,
+        scope=product.key,
+        client_address=client_address,
+    )
 
 
 def clause_link_check(*, item: Item, clause: Clause) -> None:
