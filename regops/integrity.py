@@ -5,6 +5,7 @@ their signatures and what the audit trail witnessed."""
 from collections.abc import Iterator
 
 from qms.integrity.records import RecordProblem, Witnessed, record_check
+from qms.models import AuditEvent
 from regops.models import (
     DEPLOYMENT_RECORD,
     STATUS_RECORD,
@@ -19,11 +20,13 @@ from regops.models import (
     seal_holds,
     status_content,
 )
+from regops.services.decisions import LEDGER_ANCHORED
 
 
 @record_check("gate decisions")
 def gate_ledger_check(witnessed: Witnessed) -> Iterator[RecordProblem]:
     """The ledger is one unbroken keyed chain, and its head names its newest decision."""
+    anchors = ledger_anchors()
     previous, count = "", 0
     for decision in GateDecision.objects.order_by("id").iterator(chunk_size=2000):
         name = f"gate decision #{decision.pk}"
@@ -34,9 +37,27 @@ def gate_ledger_check(witnessed: Witnessed) -> Iterator[RecordProblem]:
             yield RecordProblem(name, "its content does not match its digest (altered, or forged without the key)")
             return
         previous, count = decision.digest, count + 1
+        anchored = anchors.pop(count, None)
+        if anchored is not None and anchored != previous:
+            yield RecordProblem(name, f"the audit trail anchored decision {count} with another digest (rewritten)")
+            return
+    for anchored_count in sorted(anchors):
+        yield RecordProblem(
+            "gate ledger", f"the audit trail anchored {anchored_count} decisions, the ledger holds {count}: cut short"
+        )
+        return
     head = GateLedgerHead.objects.filter(pk=1).values_list("digest", "count").first() or ("", 0)
     if head != (previous, count):
         yield RecordProblem("gate ledger", f"its head names {head[1]} decisions, the ledger holds {count}: cut short")
+
+
+def ledger_anchors() -> dict[int, str]:
+    """The ledger heads the audit trail witnessed (its chain, verified first, vouches for them)."""
+    anchors: dict[int, str] = {}
+    for after in AuditEvent.objects.filter(action=LEDGER_ANCHORED).values_list("after", flat=True):
+        if isinstance(after, dict) and isinstance(after.get("count"), int):
+            anchors[after["count"]] = str(after.get("digest", ""))
+    return anchors
 
 
 @record_check("deployments", witnesses=("deployment.recorded",))

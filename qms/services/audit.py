@@ -8,7 +8,7 @@ table, ``qms/dbtriggers.py``); the application only locks it to serialise append
 import hashlib
 import hmac
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -171,6 +171,19 @@ def _verified_head(newest: Checkpoint | None) -> tuple[int, str, int]:
     return count, digest, upto
 
 
+CheckpointAnchor = Callable[[], object]
+_ANCHORS: list[CheckpointAnchor] = []
+
+
+def checkpoint_anchor(anchor: CheckpointAnchor) -> CheckpointAnchor:
+    """Register a function that records, in the audit trail, the head of a ledger kept outside it
+    (``regops``: the gate-decision ledger), run before each checkpoint: the trail, and with it that
+    head, is then signed outside the database, so a ledger cut short later contradicts it."""
+    if anchor not in _ANCHORS:
+        _ANCHORS.append(anchor)
+    return anchor
+
+
 def audit_checkpoint_write(*, post: bool = True) -> CheckpointWritten:
     """Sign the chain as it is now and write the checkpoint outside the database (and POST it to
     ``AUDIT_CHECKPOINT_URL`` when set).
@@ -180,6 +193,8 @@ def audit_checkpoint_write(*, post: bool = True) -> CheckpointWritten:
     checkpoint, or one that differs from it, is refused (Conflict, ``audit_broken``).
     """
     newest = checkpoint_newest()
+    for anchor in _ANCHORS:
+        anchor()
     with read_snapshot():
         count, digest, head_id = _verified_head(newest)
     document = checkpoint_sign(events=count, head_id=head_id, head=digest)

@@ -16,19 +16,24 @@ from qms.roles import Scope, user_write_scopes
 from qms.services import audit_record, signature_apply
 from qms.services.accounts import signing_attempt
 from regops.models import (
+    DEPLOYMENT_RECORD,
     INTEGRATION_RECORD,
     INTEGRATION_SIGNED,
     INTEGRATION_TIERS,
+    STATUS_RECORD,
     Deployment,
     DeploymentState,
     Environment,
     Gate,
     IntegrationApproval,
+    deployment_content,
     integration_approval_holds,
     integration_content,
     integration_signed,
     integration_signed_hash,
+    seal_holds,
     sealed,
+    status_content,
 )
 from traceability.approval_checks import release_approval_check
 from traceability.graph.selectors import graph_load
@@ -39,6 +44,19 @@ def _passed(deployment: Deployment) -> bool:
     statuses = list(deployment.statuses.all())
     newest = statuses[-1] if statuses else None
     return newest is not None and newest.state == DeploymentState.SUCCESS and newest.smoke_passed is True
+
+
+def _sealed_or_refused(deployment: Deployment) -> None:
+    """A signature never rests on a deployment record altered outside the application."""
+    intact = seal_holds(DEPLOYMENT_RECORD, deployment_content(deployment), deployment.seal) and all(
+        seal_holds(STATUS_RECORD, status_content(status), status.seal) for status in deployment.statuses.all()
+    )
+    if not intact:
+        raise Conflict(
+            f"deployment #{deployment.pk} does not match its seal: its record was altered outside the application "
+            "(run audit_verify); nothing was signed",
+            code="integrity_error",
+        )
 
 
 def integration_deployment(*, release: Release, digests: list[str], deployment_id: int | None = None) -> Deployment:
@@ -57,6 +75,7 @@ def integration_deployment(*, release: Release, digests: list[str], deployment_i
         if not set(digests) <= set(deployment.digests):
             continue
         if _passed(deployment):
+            _sealed_or_refused(deployment)
             return deployment
         tried.append(deployment)
     if tried:

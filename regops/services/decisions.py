@@ -12,6 +12,8 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from qms.errors import InvalidInput
+from qms.models import AuditEvent
+from qms.services.audit import audit_record, checkpoint_anchor
 from regops.gates import GateAnswer, gate_answer
 from regops.models import Environment, GateDecision, GateLedgerHead, decision_digest
 from traceability.models.artifacts import DIGEST_PATTERN as DIGEST_REGEX
@@ -86,3 +88,25 @@ def _ledger_append(decision: GateDecision) -> None:
     decision.digest = decision_digest(decision, previous=head.digest)
     decision.save()
     GateLedgerHead.objects.filter(pk=1).update(digest=decision.digest, count=head.count + 1)
+
+
+LEDGER_ANCHORED = "gate_ledger.anchored"
+
+
+@checkpoint_anchor
+@transaction.atomic
+def gate_ledger_anchor() -> AuditEvent | None:
+    """Record the ledger's head (its length and newest digest) in the audit trail when it moved
+    since the last anchor; run before every audit checkpoint, which then signs it outside the
+    database. A ledger cut short and its head rewound contradicts the anchor (``audit_verify``)."""
+    head, _ = GateLedgerHead.objects.select_for_update().get_or_create(pk=1)
+    last = AuditEvent.objects.filter(action=LEDGER_ANCHORED).order_by("-id").values_list("after", flat=True).first()
+    if head.count == 0 or (last and last.get("count") == head.count and last.get("digest") == head.digest):
+        return None
+    return audit_record(
+        actor=None,
+        action=LEDGER_ANCHORED,
+        obj=head,
+        after={"count": head.count, "digest": head.digest},
+        note="gate-decision ledger head, anchored before a checkpoint",
+    )
