@@ -18,4 +18,9 @@ urlpatterns = [
         views.IntegrationApprovalView.as_view(),
         name="api-release-integration-approval",
     ),
+    path(
+        f"{P}/releases/<str:version>/attestations/release-approval.intoto.jsonl",
+        views.ReleaseApprovalAttestationView.as_view(),
+        name="api-release-approval-attestation",
+    ),
 ]
