@@ -87,7 +87,7 @@ def test_an_argocd_sync_is_one_deployment_and_its_reports_are_statuses(rpt, deve
     assert (deployment.engine, deployment.external_id, deployment.initiator, deployment.external_url) == (
         "argocd",
         "bolus-staging@2026-03-02T10:00:00Z",
-        "automated",
+        "admin",
         "https://argocd.example.com/applications/bolus-staging",
     )
     statuses = list(deployment.statuses.order_by("at", "id"))
