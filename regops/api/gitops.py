@@ -2,8 +2,6 @@
 sent as a header by the notifications webhook service) and Flux events (``generic-hmac``: the
 ``X-Signature`` HMAC under the product's webhook secret). Thin: authenticate, parse, record."""
 
-from typing import Any
-
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -12,7 +10,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from qms.api.parsers import JSONParser
-from qms.errors import Unauthenticated
 from qms.roles import Scope, acting_user
 from regops.services.gitops import (
     FLUX_SIGNATURE_HEADER,
@@ -21,9 +18,8 @@ from regops.services.gitops import (
     flux_event_record,
     flux_signature_verify,
 )
-from traceability.api.evidence.views import request_body
+from traceability.api.evidence.webhooks import WebhookView
 from traceability.api.views import ProductScopedMixin
-from traceability.selectors import product_get
 from traceability.services.evidence import webhook_payload
 
 
@@ -47,21 +43,16 @@ class ArgoCdNotificationView(ProductScopedMixin, APIView):
         )
 
 
-class FluxWebhookView(APIView):
+class FluxWebhookView(WebhookView):
     """A Flux notification-controller event (``Provider`` of type ``generic-hmac``). The header is
-    checked first (missing 401), then the product (404), then the HMAC (wrong 403); only then is the
-    body read. 202 for events that say nothing about a deployment."""
+    checked first (missing 401, any method), then the product (404), then the HMAC (wrong 403); only
+    then is the body read. 202 for events that say nothing about a deployment."""
 
-    authentication_classes: list[Any] = []
-    permission_classes: list[Any] = []
-    parser_classes: list[Any] = []
+    header = FLUX_SIGNATURE_HEADER
+
+    def verify(self, request: Request) -> None:
+        flux_signature_verify(product=self.product, body=self.body, signature=request.headers.get(self.header))
 
     @extend_schema(request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT})
     def post(self, request: Request, product_key: str) -> Response:
-        signature = request.headers.get(FLUX_SIGNATURE_HEADER)
-        if not signature:
-            raise Unauthenticated(f"missing {FLUX_SIGNATURE_HEADER} header", code="signature_missing")
-        product = product_get(product_key)
-        body = request_body(request, "Flux event")
-        flux_signature_verify(product=product, body=body, signature=signature)
-        return reported(flux_event_record(product=product, payload=webhook_payload(body)))
+        return reported(flux_event_record(product=self.product, payload=webhook_payload(self.body)))
