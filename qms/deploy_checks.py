@@ -1,5 +1,6 @@
 """System checks of a production installation (``python manage.py check --deploy``): the audit
-trail's secrets are set and usable, and checkpoints can be written outside the database."""
+trail's secrets are set and usable, checkpoints can be written outside the database, and the
+attestation key is there."""
 
 import os
 from pathlib import Path
@@ -35,3 +36,24 @@ def audit_secrets_check(app_configs: Any = None, **kwargs: Any) -> list[checks.C
             )
         )
     return problems
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def attestation_key_check(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """A warning, not an error: without the key everything works but the release-approval attestation."""
+    from qms.errors import Unavailable
+    from qms.integrity.dsse import attestation_private_key
+
+    if settings.DEBUG:
+        return []
+    try:
+        attestation_private_key()
+    except Unavailable as exc:
+        return [
+            checks.Warning(
+                f"{exc.message}. Without it GET …/attestations/release-approval.intoto.jsonl answers 503 and "
+                "admission controllers (Kyverno, cosign) have no attestation to verify",
+                id="qms.W005",
+            )
+        ]
+    return []

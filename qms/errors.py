@@ -47,3 +47,10 @@ class Conflict(DomainError):
 
     status_code = 409
     code = "conflict"
+
+
+class Unavailable(DomainError):
+    """Something the request needs is not configured or not reachable, e.g. a signing key (HTTP 503)."""
+
+    status_code = 503
+    code = "unavailable"

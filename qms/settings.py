@@ -5,6 +5,7 @@ DEBUG          "1"/"true" turns debugging on (default off)
 SECRET_KEY     required to serve unless DEBUG is on
 AUDIT_KEY      keys the audit trail and the records' seals; required unless DEBUG is on
 AUDIT_CHECKPOINT_KEY_FILE / AUDIT_CHECKPOINT_DIR / AUDIT_CHECKPOINT_URL  signed checkpoints of the trail
+ATTESTATION_KEY_FILE  ECDSA P-256 key signing release-approval attestations (in-toto, DSSE)
 ALLOWED_HOSTS  comma-separated (default: localhost names)
 TASKS_BACKEND  "immediate" (default: background jobs run in the request) or "database" (db_worker)
 SECURE_*       HTTPS: SSL redirect, HSTS, the proxy's TLS header (see "HTTPS and security headers")
@@ -98,6 +99,9 @@ AUDIT_CHECKPOINT_PUBLIC_KEY_FILE = os.environ.get("AUDIT_CHECKPOINT_PUBLIC_KEY_F
 AUDIT_CHECKPOINT_DIR = Path(os.environ.get("AUDIT_CHECKPOINT_DIR", BASE_DIR / "var" / "audit-checkpoints"))
 AUDIT_CHECKPOINT_URL = os.environ.get("AUDIT_CHECKPOINT_URL", "")
 AUDIT_CHECKPOINT_URL_TOKEN = os.environ.get("AUDIT_CHECKPOINT_URL_TOKEN", "")
+# The organisation's ECDSA P-256 key (PEM) that signs release-approval attestations (DSSE, for cosign and
+# Kyverno); `python manage.py attestation_key --create PATH` makes one. DEBUG makes a development key in var/.
+ATTESTATION_KEY_FILE = os.environ.get("ATTESTATION_KEY_FILE", "")
 
 ALLOWED_HOSTS = [
     host.strip()

@@ -4,6 +4,8 @@ approval (G4) and the gates of a release. Thin: parse, call a service or selecto
 from typing import Any
 
 from django.db.models import QuerySet
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.request import Request
@@ -27,6 +29,7 @@ from regops.api.serializers import (
     IntegrationApprovalOutputSerializer,
     integration_data,
 )
+from regops.attestations import FILENAME, release_approval_attestation
 from regops.models import Deployment, Environment, GateDecision
 from regops.selectors import (
     decision_list,
@@ -41,6 +44,7 @@ from regops.services.approvals import integration_approve
 from regops.services.decisions import gate_decide
 from regops.services.deployments import deployment_report
 from regops.services.environments import environment_create, environment_update
+from traceability.api.reports import IgnoreAccept
 from traceability.api.views import ProductListMixin, ProductScopedMixin, valid_input
 from traceability.selectors import release_get
 
@@ -205,3 +209,26 @@ class IntegrationApprovalView(ProductScopedMixin, APIView):
             client_address=client_address(request),
         )
         return Response(IntegrationApprovalOutputSerializer(integration_data(approval)).data, status=201)
+
+
+class ReleaseApprovalAttestationView(ProductScopedMixin, APIView):
+    """The release approval (G5) as an in-toto statement in a DSSE envelope signed with the
+    organisation's attestation key, one JSON line: for ``cosign attach attestation`` and Kyverno
+    ``verifyImages``. 409 when the release is not approved or holds no artifacts; 503 without a key."""
+
+    content_negotiation_class = IgnoreAccept
+
+    @extend_schema(
+        parameters=[VERSION],
+        responses={
+            200: OpenApiResponse(OpenApiTypes.BINARY, description="application/x-ndjson: one DSSE envelope"),
+            409: OpenApiResponse(description="Not approved, or no artifacts"),
+            503: OpenApiResponse(description="No attestation key configured"),
+        },
+    )
+    def get(self, request: Request, product_key: str, version: str) -> HttpResponse:
+        release = release_get(product=self.product, version=version)
+        line = release_approval_attestation(release=release)
+        response = HttpResponse(line, content_type="application/x-ndjson")
+        response["Content-Disposition"] = f'attachment; filename="{self.product.key}-{release.version}-{FILENAME}"'
+        return response

@@ -58,14 +58,14 @@ def test_every_endpoint_refuses_anonymous_users(client, path, method):
 def test_users_without_a_role_are_refused(api_client, no_role_user, path):
     # Webhooks authenticate by the product's secret, not by a user: a missing signature is 401
     # (tests/traceability/test_webhooks.py).
-    expected = 401 if path.startswith("/api/v1/webhooks/") else 403
+    expected = 401 if "/webhooks/" in path else 403
     assert api_client(no_role_user).get(path).status_code == expected
 
 
 def test_auditors_read_everything(api_client, auditor, small_graph, catalogue):
     client = api_client(auditor)
     for path in api_paths():
-        if path.startswith("/api/v1/webhooks/"):
+        if "/webhooks/" in path:
             continue  # authenticated by the product's webhook secret, not by a role
         query = next((q for suffix, q in REQUIRED_QUERY.items() if path.endswith(suffix)), "")
         response = client.get(path + query)

@@ -14,6 +14,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
 
+from qms.integrity.dsse import attestation_key_pem
 from qms.integrity.keys import private_key_pem
 from qms.settings import env_proxy_ssl_header
 
@@ -39,6 +40,9 @@ def documented_environment(tmp_path: Path) -> dict[str, str]:
     key_file.write_bytes(private_key_pem())
     env["AUDIT_CHECKPOINT_KEY_FILE"] = str(key_file)
     env["AUDIT_CHECKPOINT_DIR"] = str(tmp_path / "audit-checkpoints")
+    attestation_key = tmp_path / "attestation-key.pem"
+    attestation_key.write_bytes(attestation_key_pem())
+    env["ATTESTATION_KEY_FILE"] = str(attestation_key)
     return env
 
 
